@@ -1,0 +1,5 @@
+"""Allow ``python -m opsconsole``."""
+
+from opsconsole.cli import main
+
+raise SystemExit(main())

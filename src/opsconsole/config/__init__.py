@@ -1,0 +1,1 @@
+"""checks.yaml schema and loader (typed, frozen, validated at load time)."""

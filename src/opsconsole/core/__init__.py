@@ -1,0 +1,1 @@
+"""Pure domain logic: no textual, httpx, aiosqlite or yaml imports."""

@@ -1,0 +1,49 @@
+"""Durations written the way people write them in checks.yaml: ``500ms 30s 5m 1h 3d``."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+_WHOLE = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+$")
+
+
+class DurationError(ValueError):
+    """Raised for a string that is not a duration."""
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse ``"30s"``, ``"1h30m"`` or ``"500ms"`` into a timedelta.
+
+    Raises:
+        DurationError: when ``text`` is not a positive duration.
+    """
+    s = text.strip().replace(" ", "")
+    if not _WHOLE.match(s):
+        raise DurationError(f"expected a duration like 5s, got {text!r}")
+    seconds = sum(float(n) * _UNITS[u] for n, u in _PART.findall(s))
+    if seconds <= 0:
+        raise DurationError(f"expected a positive duration, got {text!r}")
+    return timedelta(seconds=seconds)
+
+
+def format_duration(delta: timedelta) -> str:
+    """Render a timedelta compactly: ``1h05m``, ``45s``, ``3d02h``, ``250ms``."""
+    total = delta.total_seconds()
+    sign = "-" if total < 0 else ""
+    total = abs(total)
+    if total < 1:
+        return f"{sign}{round(total * 1000)}ms"
+    secs = int(total)
+    days, rem = divmod(secs, 86400)
+    hours, rem = divmod(rem, 3600)
+    minutes, seconds = divmod(rem, 60)
+    if days:
+        return f"{sign}{days}d{hours:02d}h"
+    if hours:
+        return f"{sign}{hours}h{minutes:02d}m"
+    if minutes:
+        return f"{sign}{minutes}m{seconds:02d}s"
+    return f"{sign}{seconds}s"

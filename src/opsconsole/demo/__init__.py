@@ -1,0 +1,1 @@
+"""Local demo services for `opsconsole demo`."""
