@@ -1,0 +1,170 @@
+"""The Textual app: built by :func:`make_app`, never global."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from opsconsole.config.schema import Config
+from opsconsole.core.clock import Clock, system_clock
+from opsconsole.core.probe_state import overall_state
+from opsconsole.core.store import Store
+from opsconsole.engine import ProbeEngine, ProbeStatus, Runner
+from opsconsole.messages import ProbeUpdated
+from opsconsole.screens.help import HelpScreen
+from opsconsole.widgets.health_pane import HealthPane
+from opsconsole.widgets.status_header import StatusHeader
+
+log = logging.getLogger(__name__)
+
+StoreFactory = Callable[[], Awaitable[Store]]
+RunnerFactory = Callable[[], Runner]
+FIRST_FRAME_BUDGET = 1.0  # seconds we wait for history before drawing without it
+
+
+class OpsConsoleApp(App[None]):
+    """The opsconsole dashboard."""
+
+    CSS_PATH = "opsconsole.tcss"
+    TITLE = "opsconsole"
+    BINDINGS = [
+        Binding("p", "toggle_pause", "Pause/Resume"),
+        Binding("r", "refresh_now", "Re-run probes"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        store_factory: StoreFactory | None,
+        runner_factory: RunnerFactory,
+        clock: Clock = system_clock,
+        poll: bool = True,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.clock = clock
+        self.poll = poll
+        self._store_factory = store_factory
+        self._runner_factory = runner_factory
+        self.store: Store | None = None
+        self.runner: Runner | None = None
+        self.engine: ProbeEngine | None = None
+
+    def compose(self) -> ComposeResult:
+        """Header, Health pane, footer."""
+        yield StatusHeader(service=self.config.service, timezone=self.config.tz, clock=self.clock)
+        yield HealthPane(
+            timezone=self.config.tz, uptime_target=self.config.uptime_target, id="health"
+        )
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        """Open the store, show the last known state, then start polling."""
+        if self._store_factory is not None:
+            try:
+                self.store = await asyncio.wait_for(self._store_factory(), FIRST_FRAME_BUDGET)
+            except Exception as exc:  # the console still works without history
+                self.query_one(StatusHeader).note = f"history unavailable: {exc}"
+                log.warning("could not open the store: %s", exc)
+        self.runner = self._runner_factory()
+        self.engine = ProbeEngine(
+            self.config,
+            store=self.store,
+            runner=self.runner,
+            clock=self.clock,
+            listener=self._on_probe_status,
+        )
+        try:
+            await asyncio.wait_for(self.engine.load_history(), FIRST_FRAME_BUDGET)
+        except TimeoutError:
+            log.warning("history took longer than %ss; drawing without it", FIRST_FRAME_BUDGET)
+        self.query_one(HealthPane).show(self.engine.statuses())
+        self._update_overall()
+        if self.poll:
+            await self.engine.start()
+
+    async def on_unmount(self) -> None:
+        """Stop polling and release sockets and the database."""
+        if self.engine is not None:
+            await self.engine.stop()
+        close = getattr(self.runner, "aclose", None)
+        if close is not None:
+            await close()
+        if self.store is not None:
+            await self.store.close()
+
+    def _on_probe_status(self, status: ProbeStatus) -> None:
+        self.query_one(HealthPane).post_message(ProbeUpdated(status))
+        self._update_overall()
+
+    def _update_overall(self) -> None:
+        if self.engine is None:
+            return
+        header = self.query_one(StatusHeader)
+        header.overall = overall_state([s.state for s in self.engine.statuses()])
+        header.note = self.engine.store_error or ""
+
+    # -- actions ----------------------------------------------------------------------
+
+    def action_toggle_pause(self) -> None:
+        """Pause or resume polling."""
+        if self.engine is None:
+            return
+        if self.engine.paused:
+            self.engine.resume()
+            self.notify("Polling resumed")
+        else:
+            self.engine.pause()
+            self.notify("Polling paused: press p to resume")
+        self.query_one(StatusHeader).paused = self.engine.paused
+
+    def action_refresh_now(self) -> None:
+        """Run every probe now."""
+        if self.engine is None:
+            return
+        if self.poll:
+            self.engine.run_now()
+        else:
+            self.run_worker(self.engine.run_once(), group="probes", exclusive=True)
+        self.notify("Re-running every probe")
+
+    def action_help(self) -> None:
+        """Show the key bindings."""
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Every action is also in the command palette."""
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "Pause / resume polling", "Stop or restart the probes", self.action_toggle_pause
+        )
+        yield SystemCommand("Re-run probes now", "Run every probe immediately", self.action_refresh_now)
+        yield SystemCommand("Show key bindings", "The help screen", self.action_help)
+
+
+def make_app(
+    config: Config,
+    *,
+    store_factory: StoreFactory | None,
+    runner_factory: RunnerFactory,
+    clock: Clock = system_clock,
+    poll: bool = True,
+) -> OpsConsoleApp:
+    """Build the app; tests pass fakes and a frozen clock through here."""
+    return OpsConsoleApp(
+        config,
+        store_factory=store_factory,
+        runner_factory=runner_factory,
+        clock=clock,
+        poll=poll,
+    )

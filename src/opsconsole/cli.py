@@ -1,0 +1,246 @@
+"""Command line: ``opsconsole [run|check|config validate|demo]``.
+
+Every subcommand accepts ``--config PATH`` and ``--db PATH`` after its name. Config
+errors print one line and exit 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from opsconsole import __version__
+from opsconsole.config.loader import ConfigError, find_config, load_config
+from opsconsole.config.schema import Config
+from opsconsole.core.models import ProbeResult
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="PATH",
+        help="checks.yaml to use (default: ./checks.yaml, then "
+        "$XDG_CONFIG_HOME/opsconsole/checks.yaml)",
+    )
+    parser.add_argument(
+        "--db",
+        type=Path,
+        metavar="PATH",
+        help="SQLite history database (default: $XDG_DATA_HOME/opsconsole/opsconsole.db)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and --help)."""
+    parser = argparse.ArgumentParser(
+        prog="opsconsole",
+        description="The terminal console an on-call support engineer keeps open all shift.",
+    )
+    parser.add_argument("--version", action="version", version=f"opsconsole {__version__}")
+    _common(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="open the console (the default)", description="Open the console.")
+    _common(run)
+
+    check = sub.add_parser(
+        "check",
+        help="run every probe once and report",
+        description="Run every probe once. Exit 0 when all are ok, 1 when any fails, "
+        "2 on a config error. With --db the results are also recorded in the history.",
+    )
+    _common(check)
+    check.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
+
+    config = sub.add_parser("config", help="work with checks.yaml", description="Work with checks.yaml.")
+    config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    validate = config_sub.add_parser(
+        "validate",
+        help="check a checks.yaml and report the first error",
+        description="Validate a checks.yaml. Exit 0 when valid, 2 with a one-line error otherwise.",
+    )
+    validate.add_argument("path", nargs="?", type=Path, help="file to validate")
+    _common(validate)
+
+    demo = sub.add_parser(
+        "demo",
+        help="run the console against built-in demo services",
+        description="Start a demo of the guide's AI Governance API on 127.0.0.1 and open the "
+        "console on a temporary config and database.",
+    )
+    _common(demo)
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="only run the demo services; print the config path and wait for Ctrl-C",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``opsconsole`` script."""
+    args = build_parser().parse_args(argv)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO line carries full URLs
+    try:
+        if args.command == "check":
+            return _check(args)
+        if args.command == "config":
+            return _validate(args)
+        if args.command == "demo":
+            return _demo(args)
+        return _run(args)
+    except ConfigError as exc:
+        print(f"opsconsole: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+
+
+def _load(args: argparse.Namespace) -> Config:
+    return load_config(find_config(args.config))
+
+
+def _db_path(args: argparse.Namespace) -> Path:
+    from opsconsole.adapters.sqlite_store import default_db_path
+
+    return args.db if args.db is not None else default_db_path()
+
+
+def _validate(args: argparse.Namespace) -> int:
+    path = find_config(args.path or args.config)
+    config = load_config(path)
+    print(f"{path}: ok ({len(config.probes)} probes)")
+    return EXIT_OK
+
+
+def _setup_file_logging() -> None:
+    """The TUI owns the terminal, so warnings go to a log file."""
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    log_dir = state / "opsconsole"
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        logging.basicConfig(
+            filename=log_dir / "opsconsole.log",
+            level=logging.WARNING,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+    except OSError:
+        logging.basicConfig(level=logging.CRITICAL)
+
+
+def _run(args: argparse.Namespace, config: Config | None = None) -> int:
+    from opsconsole.adapters.http_probe import ProbeRunner
+    from opsconsole.adapters.sqlite_store import SqliteStore
+    from opsconsole.app import make_app
+
+    config = config or _load(args)
+    db = _db_path(args)
+    _setup_file_logging()
+
+    async def open_store() -> SqliteStore:
+        return await SqliteStore.open(db)
+
+    app = make_app(
+        config,
+        store_factory=open_store,
+        runner_factory=lambda: ProbeRunner(max_concurrency=config.max_concurrency),
+    )
+    app.run()
+    return EXIT_OK
+
+
+# -- check ------------------------------------------------------------------------------
+
+
+def one_shot_state(result: ProbeResult) -> str:
+    """State of a single run: up, degraded (only latency failed) or down."""
+    if result.ok:
+        return "up"
+    return "degraded" if result.degraded else "down"
+
+
+def result_json(result: ProbeResult) -> dict[str, object]:
+    """The ``check --json`` object for one result."""
+    return {
+        "name": result.probe,
+        "ok": result.ok,
+        "state": one_shot_state(result),
+        "outcome": result.outcome.value,
+        "status": result.status,
+        "latency_ms": None if result.latency_ms is None else round(result.latency_ms, 1),
+        "error": result.error if not result.ok else None,
+        "conditions": [
+            {"condition": c.condition, "ok": c.ok, "resolved": c.resolved}
+            for c in result.conditions
+        ],
+    }
+
+
+async def _check_async(config: Config, db: Path | None) -> list[ProbeResult]:
+    from opsconsole.adapters.http_probe import ProbeRunner
+    from opsconsole.adapters.sqlite_store import SqliteStore
+    from opsconsole.engine import ProbeEngine
+
+    store = await SqliteStore.open(db) if db is not None else None
+    try:
+        async with ProbeRunner(max_concurrency=config.max_concurrency) as runner:
+            engine = ProbeEngine(config, store=store, runner=runner)
+            return await engine.run_once()
+    finally:
+        if store is not None:
+            await store.close()
+
+
+def _check(args: argparse.Namespace) -> int:
+    from opsconsole.core.text import sanitize_terminal
+
+    config = _load(args)
+    results = asyncio.run(_check_async(config, args.db))
+    if args.json:
+        print(json.dumps([result_json(r) for r in results], indent=2))
+    else:
+        width = max([len(r.probe) for r in results] + [5])
+        print(f"{'STATE':<9} {'PROBE':<{width}} {'STATUS':>6} {'LATENCY':>9}  DETAIL")
+        for r in results:
+            status = "" if r.status is None else str(r.status)
+            latency = "" if r.latency_ms is None else f"{r.latency_ms:.0f}ms"
+            detail = sanitize_terminal(r.reason, single_line=True, limit=160)
+            name = sanitize_terminal(r.probe, single_line=True)
+            print(f"{one_shot_state(r).upper():<9} {name:<{width}} {status:>6} {latency:>9}  {detail}")
+    return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
+
+
+# -- demo -------------------------------------------------------------------------------
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from opsconsole.demo.api import DemoApi
+    from opsconsole.demo.config import write_demo_config
+
+    api = DemoApi().start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="opsconsole-demo-") as tmp:
+            path = write_demo_config(Path(tmp), api.base_url, api.port)
+            if args.serve:
+                print(f"demo API on {api.base_url}; config: {path}", flush=True)
+                try:
+                    threading.Event().wait()
+                except KeyboardInterrupt:
+                    return EXIT_OK
+            config = load_config(path)
+            if args.db is None:
+                args.db = Path(tmp) / "demo.db"
+            return _run(args, config)
+    finally:
+        api.stop()

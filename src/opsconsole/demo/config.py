@@ -1,0 +1,59 @@
+"""The checks.yaml written for ``opsconsole demo``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+
+def demo_config_text(base_url: str, port: int) -> str:
+    """Return a checks.yaml probing the demo API at ``base_url``."""
+    probes = [
+        {
+            "name": "API health",
+            "url": f"{base_url}/health",
+            "conditions": [
+                "[STATUS] == 200",
+                "[BODY].status == ok",
+                "[RESPONSE_TIME] < 1000",
+            ],
+        },
+        {
+            "name": "Dashboard",
+            "url": f"{base_url}/dashboard",
+            "conditions": ["[STATUS] == 200", "[BODY] == pat(*Dashboard*)"],
+        },
+        {
+            "name": "Slow endpoint",
+            "url": f"{base_url}/v1/slow",
+            "timeout": "4s",
+            "conditions": ["[STATUS] == 200", "[RESPONSE_TIME] < 1000"],
+        },
+        {
+            "name": "API key check",
+            "url": f"{base_url}/v1/check",
+            "conditions": ["[STATUS] == 401"],
+        },
+        {
+            "name": "Metrics endpoint",
+            "url": f"{base_url}/metrics",
+            "conditions": ["[STATUS] == 200"],
+        },
+        {"name": "API port", "tcp": f"127.0.0.1:{port}", "conditions": ["[CONNECTED] == true"]},
+    ]
+    config = {
+        "service": "AI Governance API (demo)",
+        "timezone": "UTC",
+        "uptime_target": 99.5,
+        "defaults": {"interval": "5s", "failure_threshold": 2, "success_threshold": 2},
+        "probes": probes,
+    }
+    return yaml.safe_dump(config, sort_keys=False)
+
+
+def write_demo_config(directory: Path, base_url: str, port: int) -> Path:
+    """Write the demo config into ``directory`` and return its path."""
+    path = directory / "checks.yaml"
+    path.write_text(demo_config_text(base_url, port), encoding="utf-8")
+    return path

@@ -1,0 +1,261 @@
+"""The probe engine: schedules probes, debounces state, writes the store, publishes results.
+
+The TUI and the CLI share this code: ``opsconsole check`` calls :meth:`ProbeEngine.run_once`,
+the dashboard calls :meth:`ProbeEngine.start`. Polls of one probe never overlap: run,
+record, publish, then sleep until the next slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from opsconsole.config.schema import Config, ProbeConfig
+from opsconsole.core.clock import Clock, system_clock
+from opsconsole.core.models import ProbeResult, ProbeState, Uptime
+from opsconsole.core.probe_state import StateTracker
+from opsconsole.core.store import Store
+
+log = logging.getLogger(__name__)
+
+SPARK_POINTS = 30
+UPTIME_REFRESH = 60.0
+MAINTENANCE_EVERY = 600.0
+
+
+class Runner(Protocol):
+    """Anything that can run one probe (``adapters.http_probe.ProbeRunner``)."""
+
+    async def run(self, probe: ProbeConfig) -> ProbeResult:
+        """Run ``probe`` once; never raise."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeStatus:
+    """Everything a pane needs to draw one probe row (frozen snapshot)."""
+
+    name: str
+    target: str
+    state: ProbeState
+    result: ProbeResult | None
+    latencies: tuple[float, ...] = ()
+    uptime: Uptime | None = None
+
+
+@dataclass
+class _Slot:
+    probe: ProbeConfig
+    tracker: StateTracker
+    latencies: deque[float] = field(default_factory=lambda: deque(maxlen=SPARK_POINTS))
+    result: ProbeResult | None = None
+    uptime: Uptime | None = None
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+Listener = Callable[[ProbeStatus], None]
+
+
+class ProbeEngine:
+    """Owns the schedule for every configured probe."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        store: Store | None,
+        runner: Runner,
+        clock: Clock = system_clock,
+        listener: Listener | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.runner = runner
+        self.clock = clock
+        self.listener = listener
+        self._slots = {
+            p.name: _Slot(
+                probe=p,
+                tracker=StateTracker(
+                    failure_threshold=p.failure_threshold,
+                    success_threshold=p.success_threshold,
+                ),
+            )
+            for p in config.probes
+        }
+        self._tasks: list[asyncio.Task[None]] = []
+        self._running = asyncio.Event()
+        self._running.set()
+        self.store_error: str | None = None
+
+    # -- state ------------------------------------------------------------------------
+
+    @property
+    def paused(self) -> bool:
+        """True while polling is paused."""
+        return not self._running.is_set()
+
+    def statuses(self) -> list[ProbeStatus]:
+        """Snapshot of every probe's current status."""
+        return [self._status(s) for s in self._slots.values()]
+
+    def _status(self, slot: _Slot) -> ProbeStatus:
+        return ProbeStatus(
+            name=slot.probe.name,
+            target=slot.probe.target,
+            state=slot.tracker.state,
+            result=slot.result,
+            latencies=tuple(slot.latencies),
+            uptime=slot.uptime,
+        )
+
+    def _publish(self, slot: _Slot) -> None:
+        if self.listener is not None:
+            try:
+                self.listener(self._status(slot))
+            except Exception:  # a broken listener must not stop polling
+                log.exception("probe listener failed")
+
+    # -- history ----------------------------------------------------------------------
+
+    async def load_history(self) -> None:
+        """Seed state, last result, sparkline and uptime from the store (last known state)."""
+        if self.store is None:
+            return
+        try:
+            latest = await self.store.latest_results()
+            for name, slot in self._slots.items():
+                last = latest.get(name)
+                if last is not None:
+                    slot.result = last
+                    slot.tracker = replace(slot.tracker, state=last.state)
+                    slot.latencies.extend(await self.store.recent_latencies(name, SPARK_POINTS))
+            await self.refresh_uptime(publish=False)
+        except Exception as exc:
+            self._store_failed("read history", exc)
+
+    async def refresh_uptime(self, *, publish: bool = True) -> None:
+        """Recompute 24h/7d/30d uptime for every probe from the store's rollups."""
+        if self.store is None:
+            return
+        now = self.clock()
+        for slot in self._slots.values():
+            try:
+                slot.uptime = await self.store.uptime(slot.probe.name, now)
+            except Exception as exc:
+                self._store_failed("read uptime", exc)
+                return
+            if publish:
+                self._publish(slot)
+
+    def _store_failed(self, what: str, exc: BaseException) -> None:
+        self.store_error = f"store: could not {what}: {exc}"
+        log.warning("%s", self.store_error)
+
+    # -- running ----------------------------------------------------------------------
+
+    async def _run_slot(self, slot: _Slot) -> ProbeResult:
+        result = await self.runner.run(slot.probe)
+        slot.tracker = slot.tracker.observe(result)
+        result = replace(result, state=slot.tracker.state)
+        slot.result = result
+        if result.latency_ms is not None:
+            slot.latencies.append(result.latency_ms)
+        if self.store is not None:
+            try:
+                await self.store.record_probe_result(result)
+                self.store_error = None
+            except Exception as exc:
+                self._store_failed("record a probe result", exc)
+        self._publish(slot)
+        return result
+
+    async def run_once(self, names: Sequence[str] | None = None) -> list[ProbeResult]:
+        """Run every probe (or the named ones) once, concurrently; return results in order."""
+        slots = [s for n, s in self._slots.items() if names is None or n in names]
+        return list(await asyncio.gather(*(self._run_slot(s) for s in slots)))
+
+    async def start(self) -> None:
+        """Start one scheduling loop per probe plus the maintenance loop."""
+        if self._tasks:
+            return
+        count = max(len(self._slots), 1)
+        for index, slot in enumerate(self._slots.values()):
+            # Spread first runs over up to 2 s so a big config never starts as one burst.
+            spread = min(slot.probe.interval.total_seconds(), 2.0) * index / count
+            self._tasks.append(asyncio.create_task(self._loop(slot, spread)))
+        self._tasks.append(asyncio.create_task(self._maintenance()))
+
+    async def stop(self) -> None:
+        """Cancel every loop and wait for them to finish."""
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def pause(self) -> None:
+        """Stop starting new probe runs (runs in flight finish)."""
+        self._running.clear()
+
+    def resume(self) -> None:
+        """Resume polling."""
+        self._running.set()
+
+    def run_now(self) -> None:
+        """Wake every probe loop so all probes run immediately (also while paused)."""
+        for slot in self._slots.values():
+            slot.wake.set()
+
+    async def _sleep_or_wake(self, slot: _Slot, seconds: float) -> bool:
+        """Sleep up to ``seconds``; return True when woken by :meth:`run_now`."""
+        if seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(slot.wake.wait(), seconds)
+        woken = slot.wake.is_set()
+        slot.wake.clear()
+        return woken
+
+    async def _loop(self, slot: _Slot, initial_delay: float) -> None:
+        loop = asyncio.get_running_loop()
+        interval = slot.probe.interval.total_seconds()
+        forced = await self._sleep_or_wake(slot, initial_delay)
+        while True:
+            while not forced and self.paused:
+                forced = await self._sleep_or_wake(slot, 0.25)
+            started = loop.time()
+            try:
+                await self._run_slot(slot)
+            except Exception:  # the runner never raises; this is a last line of defence
+                log.exception("probe %s crashed", slot.probe.name)
+            remaining = interval - (loop.time() - started)
+            forced = await self._sleep_or_wake(slot, remaining)
+
+    async def _maintenance(self) -> None:
+        """Apply retention at start and every 10 minutes; refresh uptime every minute."""
+        ticks = 0
+        while True:
+            if ticks % round(MAINTENANCE_EVERY / UPTIME_REFRESH) == 0:
+                await self.maintain()
+            await asyncio.sleep(UPTIME_REFRESH)
+            await self.refresh_uptime()
+            ticks += 1
+
+    async def maintain(self) -> None:
+        """Apply retention and checkpoint the WAL."""
+        if self.store is None:
+            return
+        cutoff = self.clock() - self.config.retention
+        try:
+            await self.store.prune(cutoff)
+            checkpoint = getattr(self.store, "checkpoint", None)
+            if checkpoint is not None:
+                await checkpoint()
+        except Exception as exc:
+            self._store_failed("apply retention", exc)
+
