@@ -228,10 +228,16 @@ def _demo(args: argparse.Namespace) -> int:
     from opsconsole.demo.api import DemoApi
     from opsconsole.demo.config import write_demo_config
 
-    api = DemoApi().start()
+    # Presentation/test knobs: how long /health stays up and down, and the probe interval.
+    env = os.environ
+    api = DemoApi(
+        healthy_for=float(env.get("OPSCONSOLE_DEMO_HEALTHY_SECONDS", "45")),
+        unhealthy_for=float(env.get("OPSCONSOLE_DEMO_UNHEALTHY_SECONDS", "20")),
+    ).start()
     try:
         with tempfile.TemporaryDirectory(prefix="opsconsole-demo-") as tmp:
-            path = write_demo_config(Path(tmp), api.base_url, api.port)
+            interval = env.get("OPSCONSOLE_DEMO_INTERVAL", "5s")
+            path = write_demo_config(Path(tmp), api.base_url, api.port, interval)
             if args.serve:
                 print(f"demo API on {api.base_url}; config: {path}", flush=True)
                 try:

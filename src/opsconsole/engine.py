@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 SPARK_POINTS = 30
 UPTIME_REFRESH = 60.0
+FIRST_UPTIME_REFRESH = 5.0
 MAINTENANCE_EVERY = 600.0
 
 
@@ -242,7 +243,7 @@ class ProbeEngine:
         while True:
             if ticks % round(MAINTENANCE_EVERY / UPTIME_REFRESH) == 0:
                 await self.maintain()
-            await asyncio.sleep(UPTIME_REFRESH)
+            await asyncio.sleep(FIRST_UPTIME_REFRESH if ticks == 0 else UPTIME_REFRESH)
             await self.refresh_uptime()
             ticks += 1
 

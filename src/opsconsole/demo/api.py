@@ -52,8 +52,17 @@ class DemoMetrics:
 class DemoApi:
     """The demo API server. ``start()`` binds an ephemeral port; ``stop()`` shuts down."""
 
-    def __init__(self, *, clock: Callable[[], float] = time.monotonic, seed: int = 7) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        seed: int = 7,
+        healthy_for: float = HEALTHY_FOR,
+        unhealthy_for: float = UNHEALTHY_FOR,
+    ) -> None:
         self.clock = clock
+        self.healthy_for = healthy_for
+        self.unhealthy_for = unhealthy_for
         self.metrics = DemoMetrics()
         self._started = clock()
         self._rng = random.Random(seed)
@@ -75,9 +84,9 @@ class DemoApi:
         return int(self._server.server_address[1])
 
     def healthy(self) -> bool:
-        """Whether /health currently reports ok (first HEALTHY_FOR seconds are always ok)."""
-        phase = (self.clock() - self._started) % (HEALTHY_FOR + UNHEALTHY_FOR)
-        return phase < HEALTHY_FOR
+        """Whether /health currently reports ok (it starts healthy)."""
+        phase = (self.clock() - self._started) % (self.healthy_for + self.unhealthy_for)
+        return phase < self.healthy_for
 
     def start(self) -> DemoApi:
         """Bind 127.0.0.1:0 and serve from daemon threads."""

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 
-def demo_config_text(base_url: str, port: int) -> str:
+def demo_config_text(base_url: str, port: int, interval: str = "5s") -> str:
     """Return a checks.yaml probing the demo API at ``base_url``."""
     probes = [
         {
@@ -27,6 +27,7 @@ def demo_config_text(base_url: str, port: int) -> str:
         {
             "name": "Slow endpoint",
             "url": f"{base_url}/v1/slow",
+            "interval": "5s",
             "timeout": "4s",
             "conditions": ["[STATUS] == 200", "[RESPONSE_TIME] < 1000"],
         },
@@ -46,14 +47,14 @@ def demo_config_text(base_url: str, port: int) -> str:
         "service": "AI Governance API (demo)",
         "timezone": "UTC",
         "uptime_target": 99.5,
-        "defaults": {"interval": "5s", "failure_threshold": 2, "success_threshold": 2},
+        "defaults": {"interval": interval, "failure_threshold": 2, "success_threshold": 2},
         "probes": probes,
     }
     return yaml.safe_dump(config, sort_keys=False)
 
 
-def write_demo_config(directory: Path, base_url: str, port: int) -> Path:
+def write_demo_config(directory: Path, base_url: str, port: int, interval: str = "5s") -> Path:
     """Write the demo config into ``directory`` and return its path."""
     path = directory / "checks.yaml"
-    path.write_text(demo_config_text(base_url, port), encoding="utf-8")
+    path.write_text(demo_config_text(base_url, port, interval), encoding="utf-8")
     return path

@@ -25,6 +25,7 @@ STATE_STYLE = {
 }
 COLUMNS = ("state", "probe", "latency", "checked", "uptime", "trend", "detail")
 LABELS = ("State", "Probe", "Latency", "Last check", "24h", "Latency trend", "Detail")
+WIDTHS = {"state": 10, "latency": 7, "checked": 10, "uptime": 7, "trend": 20}
 _ORDER = {label: state for state, (label, _style) in STATE_STYLE.items()}
 
 
@@ -59,7 +60,7 @@ class HealthPane(DataTable[Text]):
     def on_mount(self) -> None:
         """Create the columns and the flush timer."""
         for key, label in zip(COLUMNS, LABELS, strict=True):
-            self.add_column(label, key=key)
+            self.add_column(label, key=key, width=WIDTHS.get(key))
         self.border_title = "Health"
         self.set_interval(self.flush_every, self.flush)
 
@@ -88,7 +89,7 @@ class HealthPane(DataTable[Text]):
             else:
                 for key, before, after in zip(COLUMNS, old, cells, strict=True):
                     if before != after:
-                        self.update_cell(name, key, after)
+                        self.update_cell(name, key, after, update_width=key not in WIDTHS)
                         reorder = reorder or key == "state"
             self._cells[name] = cells
         if reorder:
@@ -138,5 +139,6 @@ def format_duration_ms(ms: float) -> str:
     return format_duration(timedelta(milliseconds=ms))
 
 
-def _sort_key(state: Text, probe: Text) -> tuple[int, str]:
+def _sort_key(cells: tuple[Text, Text]) -> tuple[int, str]:
+    state, probe = cells
     return (SEVERITY_ORDER[_ORDER[state.plain]], probe.plain.lower())

@@ -8,13 +8,15 @@ BARS = "▁▂▃▄▅▆▇█"
 
 
 def sparkline(values: Sequence[float], width: int = 20) -> str:
-    """Render the last ``width`` values as block characters, scaled to their own range."""
-    points = list(values)[-width:]
+    """Render the last ``width`` values as block characters, scaled from 0 to their maximum.
+
+    Scaling from zero (not from the minimum) keeps 1 ms of jitter from looking like a spike.
+    """
+    points = [max(v, 0.0) for v in list(values)[-width:]]
     if not points:
         return ""
-    low, high = min(points), max(points)
-    span = high - low
-    if span <= 0:
+    high = max(points)
+    if high <= 0:
         return BARS[0] * len(points)
     top = len(BARS) - 1
-    return "".join(BARS[round((v - low) / span * top)] for v in points)
+    return "".join(BARS[round(v / high * top)] for v in points)

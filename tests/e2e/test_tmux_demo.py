@@ -1,0 +1,109 @@
+"""End to end: the installed ``opsconsole demo`` in tmux, read off the screen."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.realserver
+
+OPSCONSOLE = Path(sys.executable).with_name("opsconsole")
+
+
+def _need_tmux() -> str:
+    tmux = shutil.which("tmux")
+    if tmux is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("tmux is required under CI=true (.ci/run installs it)")
+        pytest.skip("tmux not installed")
+    return tmux
+
+
+class Tmux:
+    def __init__(self, tmux: str, socket: str, session: str) -> None:
+        self.tmux, self.socket, self.session = tmux, socket, session
+
+    def cmd(self, *args: str) -> str:
+        out = subprocess.run(
+            [self.tmux, "-L", self.socket, *args], capture_output=True, text=True, check=False
+        )
+        return out.stdout
+
+    def screen(self) -> str:
+        return self.cmd("capture-pane", "-p", "-t", self.session)
+
+    def wait_for(self, predicate, timeout: float, what: str) -> str:
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if predicate(screen):
+                return screen
+            time.sleep(0.2)
+        raise AssertionError(f"timed out waiting for {what}; screen was:\n{screen}")
+
+    def alive(self) -> bool:
+        return bool(self.cmd("list-sessions").strip())
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[Tmux]:
+    tmux = _need_tmux()
+    assert OPSCONSOLE.exists(), "opsconsole is not installed in this environment"
+    socket = f"opsconsole-e2e-{uuid.uuid4().hex[:8]}"
+    env = {
+        "OPSCONSOLE_DEMO_HEALTHY_SECONDS": "6",
+        "OPSCONSOLE_DEMO_UNHEALTHY_SECONDS": "10",
+        "OPSCONSOLE_DEMO_INTERVAL": "1s",
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "LANG": "C.UTF-8",
+    }
+    exports = " ".join(f"{k}={v}" for k, v in env.items())
+    command = f"env {exports} {OPSCONSOLE} demo --db {tmp_path / 'demo.db'}"
+    subprocess.run(
+        [tmux, "-L", socket, "new-session", "-d", "-s", "ops", "-x", "140", "-y", "45", command],
+        check=True,
+    )
+    session = Tmux(tmux, socket, "ops")
+    try:
+        yield session
+    finally:
+        subprocess.run([tmux, "-L", socket, "kill-server"], capture_output=True, check=False)
+
+
+def _row(screen: str, name: str) -> str:
+    return next((line for line in screen.splitlines() if name in line), "")
+
+
+def test_demo_health_goes_down_and_recovers(demo: Tmux) -> None:
+    """The health pane shows the demo API up, then down with its failing condition, then up."""
+    screen = demo.wait_for(lambda s: "UP" in _row(s, "API health"), 20, "API health UP")
+    assert "AI Governance API (demo)" in screen
+    assert "Dashboard" in screen and "API port" in screen
+    screen = demo.wait_for(lambda s: "DOWN" in _row(s, "API health"), 30, "API health DOWN")
+    assert "[STATUS] (503) == 200" in _row(screen, "API health")
+    screen = demo.wait_for(lambda s: "UP" in _row(s, "API health"), 30, "API health back UP")
+    assert "Slow endpoint" in screen and "DEGRADED" in _row(screen, "Slow endpoint")
+
+
+def test_demo_keys_pause_help_quit(demo: Tmux) -> None:
+    demo.wait_for(lambda s: "UP" in _row(s, "API health"), 20, "first results")
+    demo.cmd("send-keys", "-t", "ops", "p")
+    demo.wait_for(lambda s: "PAUSED" in s, 5, "PAUSED in the header")
+    demo.cmd("send-keys", "-t", "ops", "?")
+    demo.wait_for(lambda s: "Pause / resume polling" in s, 5, "help screen")
+    demo.cmd("send-keys", "-t", "ops", "Escape")
+    demo.wait_for(lambda s: "Pause / resume polling" not in s, 5, "help closed")
+    demo.cmd("send-keys", "-t", "ops", "q")
+    deadline = time.monotonic() + 10
+    while demo.alive() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not demo.alive(), "opsconsole did not exit on q"

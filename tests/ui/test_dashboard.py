@@ -1,0 +1,150 @@
+"""Pilot tests: every binding, the first frame from history, sorting and literal text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fakes import FROZEN, ScriptedRunner, config_with, failed, ok, slow
+from rich.text import Text
+
+from opsconsole.adapters.sqlite_store import SqliteStore
+from opsconsole.app import make_app
+from opsconsole.core.clock import frozen_clock
+from opsconsole.core.models import ProbeState
+from opsconsole.screens.help import HelpScreen
+from opsconsole.widgets.health_pane import HealthPane
+from opsconsole.widgets.status_header import StatusHeader
+
+NAMES = ["API health", "Dashboard", "Slow endpoint"]
+
+
+def build(tmp_path: Path, runner: ScriptedRunner, *, poll: bool = False, names=NAMES):
+    config = config_with(names)
+
+    async def store_factory() -> SqliteStore:
+        return await SqliteStore.open(tmp_path / "t.db", clock=frozen_clock(FROZEN))
+
+    app = make_app(
+        config,
+        store_factory=store_factory,
+        runner_factory=lambda: runner,
+        clock=frozen_clock(FROZEN),
+        poll=poll,
+    )
+    return app
+
+
+def column(pane: HealthPane, key: str) -> list[str]:
+    return [pane.get_cell(row.key, key).plain for row in pane.ordered_rows]
+
+
+async def test_first_frame_shows_last_known_state_from_store(tmp_path: Path) -> None:
+    """No pane is blank while the first poll runs: history is drawn before polling."""
+    store = await SqliteStore.open(tmp_path / "t.db")
+    from dataclasses import replace
+
+    await store.record_probe_result(replace(failed("API health"), state=ProbeState.DOWN))
+    await store.record_probe_result(replace(ok("Dashboard"), state=ProbeState.UP))
+    await store.close()
+    runner = ScriptedRunner()
+    app = build(tmp_path, runner, poll=False)
+    async with app.run_test(size=(120, 30)):
+        pane = app.query_one(HealthPane)
+        assert column(pane, "probe") == ["API health", "Slow endpoint", "Dashboard"]
+        assert column(pane, "state") == ["● DOWN", "○ UNKNOWN", "● UP"]
+        assert column(pane, "detail")[0] == "[STATUS] (503) == 200"
+        assert runner.calls == {}  # nothing polled: it all came from the store
+        assert app.query_one(StatusHeader).overall is ProbeState.DOWN
+
+
+async def test_r_reruns_probes_and_down_sorts_first(tmp_path: Path) -> None:
+    runner = ScriptedRunner(
+        {"Dashboard": [failed("Dashboard", 502)], "Slow endpoint": [slow("Slow endpoint")]}
+    )
+    app = build(tmp_path, runner, poll=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        for _ in range(3):  # three failures in a row: down (Gatus default threshold)
+            await pilot.press("r")
+            await app.workers.wait_for_complete()
+        app.query_one(HealthPane).flush()
+        await pilot.pause()
+        assert runner.calls == {"API health": 3, "Dashboard": 3, "Slow endpoint": 3}
+        pane = app.query_one(HealthPane)
+        assert column(pane, "probe") == ["Dashboard", "Slow endpoint", "API health"]
+        assert column(pane, "state") == ["● DOWN", "◐ DEGRADED", "● UP"]
+        assert column(pane, "detail")[:2] == [
+            "[STATUS] (502) == 200",
+            "[RESPONSE_TIME] (1532) < 1000",
+        ]
+        assert "1 down" in str(pane.border_subtitle)
+
+
+async def test_p_pauses_and_resumes_polling(tmp_path: Path) -> None:
+    runner = ScriptedRunner()
+    app = build(tmp_path, runner, poll=True)
+    async with app.run_test(size=(120, 30)) as pilot:
+        assert app.engine is not None
+        await pilot.press("p")
+        assert app.engine.paused
+        assert app.query_one(StatusHeader).paused
+        await pilot.press("p")
+        assert not app.engine.paused
+        assert not app.query_one(StatusHeader).paused
+
+
+async def test_question_mark_opens_help_and_escape_closes(tmp_path: Path) -> None:
+    app = build(tmp_path, ScriptedRunner())
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_j_and_k_move_the_cursor(tmp_path: Path) -> None:
+    app = build(tmp_path, ScriptedRunner())
+    async with app.run_test(size=(120, 30)) as pilot:
+        pane = app.query_one(HealthPane)
+        pane.focus()
+        await pilot.press("j", "j")
+        assert pane.cursor_row == 2
+        await pilot.press("k")
+        assert pane.cursor_row == 1
+
+
+async def test_q_quits_and_releases_resources(tmp_path: Path) -> None:
+    runner = ScriptedRunner()
+    app = build(tmp_path, runner, poll=True)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+    assert runner.closed
+
+
+async def test_command_palette_has_every_action(tmp_path: Path) -> None:
+    app = build(tmp_path, ScriptedRunner())
+    async with app.run_test(size=(120, 30)):
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert {"Pause / resume polling", "Re-run probes now", "Show key bindings"} <= titles
+
+
+async def test_untrusted_text_is_shown_literally(tmp_path: Path) -> None:
+    """Markup in a probe name or error stays text and no escape reaches the screen."""
+    name = "[@click=app.quit]evil[/] \x1b]52;c;aGk=\x07"
+    bad = failed(name)
+    from dataclasses import replace
+
+    bad = replace(bad, outcome=bad.outcome.ERROR, error="[red]boom[/red] \x1b[2J", conditions=())
+    app = build(tmp_path, ScriptedRunner({name: [bad]}), names=[name])
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("r")
+        await app.workers.wait_for_complete()
+        pane = app.query_one(HealthPane)
+        pane.flush()
+        await pilot.pause()
+        cell = pane.get_cell(name, "probe")
+        assert isinstance(cell, Text)
+        assert cell.plain.startswith("[@click=app.quit]evil[/] ^[]52;")
+        assert pane.get_cell(name, "detail").plain == "[red]boom[/red] ^[[2J"
+        assert app.is_running
