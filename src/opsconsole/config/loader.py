@@ -1,0 +1,391 @@
+"""Find, read and validate ``checks.yaml``, with one-line errors that name file, line and key.
+
+Every failure is a :class:`ConfigError` whose ``str`` is a single line such as
+``checks.yaml:14: probes[2].timeout: expected a duration like 5s, got 'fast'``.
+``${VAR}`` / ``${VAR:-default}`` references are substituted from the environment; the
+substituted values (secrets) never appear in an error message.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from opsconsole.config.schema import Config, FieldError, describe_value
+
+__all__ = ["ConfigError", "find_config", "load_config", "loads_config"]
+
+KeyPath = tuple[str | int, ...]
+
+CONFIG_NAME = "checks.yaml"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_ENV_REF = re.compile(r"\$\$|\$\{([^}]*)\}")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class ConfigError(Exception):
+    """A config problem; ``str(e)`` is one line: ``<path>:<line>: <key.path>: <reason>``.
+
+    Attributes:
+        reason: the human explanation alone.
+        source: the file name shown (None for errors not tied to a file).
+        line: 1-based line number (None when there is no sensible line).
+        key: the rendered key path, e.g. ``probes[2].timeout`` ('' for the whole file).
+    """
+
+    def __init__(
+        self, reason: str, *, source: str | None = None, line: int | None = None, key: str = ""
+    ) -> None:
+        self.reason = " ".join(reason.split())
+        self.source = source
+        self.line = line
+        self.key = key
+        head = source or ""
+        if head and line is not None:
+            head += f":{line}"
+        super().__init__(": ".join([p for p in (head, key) if p] + [self.reason]))
+
+
+def render_path(path: KeyPath) -> str:
+    """Render ``("probes", 2, "timeout")`` as ``probes[2].timeout``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def find_config(
+    explicit: Path | None,
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Path:
+    """Locate the config file.
+
+    Search order: ``explicit`` (``--config``), ``./checks.yaml``, then
+    ``$XDG_CONFIG_HOME/opsconsole/checks.yaml`` (``~/.config`` when unset).
+
+    Raises:
+        ConfigError: when the explicit file is missing or nothing is found.
+    """
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError("config file not found", source=str(explicit))
+        return explicit
+    env = os.environ if env is None else env
+    local = Path(CONFIG_NAME) if cwd is None else cwd / CONFIG_NAME
+    xdg = env.get("XDG_CONFIG_HOME", "")
+    if not xdg or not Path(xdg).is_absolute():
+        home = env.get("HOME")
+        xdg = str((Path(home) if home else Path.home()) / ".config")
+    candidates = [local, Path(xdg) / "opsconsole" / CONFIG_NAME]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    looked = ", ".join(str(c) for c in candidates)
+    raise ConfigError(f"no {CONFIG_NAME} found (looked in: {looked})")
+
+
+def load_config(path: Path, *, env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate the config file at ``path``.
+
+    Raises:
+        ConfigError: on any read, YAML, environment or validation problem.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError("cannot read: not UTF-8 text", source=str(path)) from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"cannot read: {reason}", source=str(path)) from None
+    return loads_config(text, source=str(path), env=env)
+
+
+def loads_config(
+    text: str, *, source: str = CONFIG_NAME, env: Mapping[str, str] | None = None
+) -> Config:
+    """Validate config ``text``; ``source`` is the file name used in error messages.
+
+    Raises:
+        ConfigError: on any YAML, environment or validation problem.
+    """
+    doc = _Document(source, os.environ if env is None else env)
+    data = doc.parse(text)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise doc.translate(exc) from None
+
+
+@dataclass
+class _Document:
+    """Builds plain data from the YAML node tree, remembering lines and substitutions."""
+
+    source: str
+    env: Mapping[str, str]
+    lines: dict[KeyPath, int] = field(default_factory=dict)
+    raw: dict[KeyPath, str] = field(default_factory=dict)  # path -> text before ${} expansion
+    expanded: dict[KeyPath, str] = field(default_factory=dict)  # path -> text after expansion
+    secrets: dict[str, str] = field(default_factory=dict)  # env value -> "${NAME}"
+    data: Any = None
+
+    def error(self, path: KeyPath, reason: str) -> ConfigError:
+        return ConfigError(
+            reason, source=self.source, line=self.line_of(path), key=render_path(path)
+        )
+
+    def line_of(self, path: KeyPath) -> int:
+        for end in range(len(path), -1, -1):
+            line = self.lines.get(path[:end])
+            if line is not None:
+                return line
+        return 1
+
+    # -- YAML -> data -----------------------------------------------------------------------
+
+    def parse(self, text: str) -> dict[str, Any]:
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                raise ConfigError(
+                    "empty config: expected a mapping with at least 'probes:'",
+                    source=self.source,
+                    line=1,
+                )
+            if not isinstance(node, MappingNode):
+                kind = "a list" if isinstance(node, SequenceNode) else "a single value"
+                raise ConfigError(
+                    f"expected a mapping of keys (service:, probes:, ...) at the top level, "
+                    f"got {kind}",
+                    source=self.source,
+                    line=node.start_mark.line + 1,
+                )
+            data = self._build(loader, node, ())
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark is not None else None
+            problem = exc.problem or exc.context or "syntax error"
+            hint = _yaml_hint(text, line)
+            if exc.problem and exc.context and not hint:
+                where = exc.context_mark
+                at = f" on line {where.line + 1}" if where is not None else ""
+                problem += f" ({exc.context}{at})"
+            raise ConfigError(
+                f"invalid YAML: {problem}{hint}", source=self.source, line=line
+            ) from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"invalid YAML: {exc}", source=self.source) from None
+        except RecursionError:
+            raise ConfigError("invalid YAML: recursive alias", source=self.source) from None
+        finally:
+            loader.dispose()
+        assert isinstance(data, dict)
+        self.data = data
+        return data
+
+    def _build(self, loader: yaml.SafeLoader, node: Node, path: KeyPath) -> Any:
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, MappingNode):
+            return self._build_mapping(loader, node, path)
+        if isinstance(node, SequenceNode):
+            return [self._build(loader, item, (*path, i)) for i, item in enumerate(node.value)]
+        value = loader.construct_object(node, deep=True)
+        if isinstance(value, str) and "$" in value:
+            return self._expand(value, path)
+        return value
+
+    def _build_mapping(
+        self, loader: yaml.SafeLoader, node: MappingNode, path: KeyPath
+    ) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        own: dict[str, Any] = {}
+        first_line: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+                for source in sources:
+                    built = self._build(loader, source, path)
+                    if not isinstance(built, dict):
+                        raise self.error(path, "'<<' must merge a mapping")
+                    merged = {**built, **merged}
+                continue
+            if not isinstance(key_node, ScalarNode):
+                line = key_node.start_mark.line + 1
+                raise ConfigError(
+                    "a key must be a plain name, not a list or mapping",
+                    source=self.source,
+                    line=line,
+                    key=render_path(path),
+                )
+            # Keys stay the text written: YAML 1.1 would turn `on:` into True and `1:` into 1.
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in own:
+                self.lines[(*path, key)] = line
+                raise self.error(
+                    (*path, key), f"duplicate key (first defined on line {first_line[key]})"
+                )
+            first_line[key] = line
+            self.lines[(*path, key)] = line
+            own[key] = self._build(loader, value_node, (*path, key))
+        return {**merged, **own}
+
+    def _expand(self, text: str, path: KeyPath) -> str:
+        def replace(match: re.Match[str]) -> str:
+            if match.group(0) == "$$":
+                return "$"
+            ref = match.group(1)
+            name, sep, default = ref.partition(":-")
+            if not _ENV_NAME.match(name):
+                raise self.error(path, f"invalid environment reference {match.group(0)!r}")
+            value = self.env.get(name)
+            if value is None or (sep and value == ""):
+                if not sep:
+                    raise self.error(path, f"environment variable {name} is not set")
+                return default
+            if len(value) >= 3:
+                self.secrets[value] = "${" + name + "}"
+            return value
+
+        expanded = _ENV_REF.sub(replace, text)
+        if "${" in _ENV_REF.sub("", text):
+            raise self.error(path, "unterminated environment reference '${' (missing '}')")
+        self.raw[path] = text
+        self.expanded[path] = expanded
+        return expanded
+
+    # -- pydantic -> one line ---------------------------------------------------------------
+
+    def translate(self, exc: ValidationError) -> ConfigError:
+        err = exc.errors()[0]
+        loc: KeyPath = tuple(err["loc"])
+        ctx = err.get("ctx") or {}
+        cause = ctx.get("error")
+        if isinstance(cause, FieldError):
+            loc = (*loc, *cause.subloc)
+        reason = self._reason(err, loc)
+        reason = self._scrub(reason, loc)
+        return self.error(loc, reason)
+
+    def _reason(self, err: Mapping[str, Any], loc: KeyPath) -> str:
+        kind: str = err["type"]
+        ctx = err.get("ctx") or {}
+        value = err.get("input")
+        got = describe_value(value)
+        if loc in self.raw:
+            got = repr(self.raw[loc])
+        if kind == "missing":
+            return "required"
+        if kind == "extra_forbidden":
+            return _unknown_key(str(loc[-1]), _fields_at(loc[:-1]))
+        if kind == "value_error":
+            reason = str(ctx.get("error", err["msg"]))
+            return reason + self._inherited_hint(loc)
+        if kind in ("int_parsing", "int_type", "int_from_float"):
+            return f"expected a whole number, got {got}"
+        if kind in ("float_parsing", "float_type"):
+            return f"expected a number, got {got}"
+        if kind in ("bool_parsing", "bool_type"):
+            return f"expected true or false, got {got}"
+        if kind in ("string_type", "string_sub_type"):
+            return f"expected text, got {got}"
+        if kind in ("dict_type", "model_type", "model_attributes_type", "mapping_type"):
+            return f"expected a mapping (key: value), got {got}"
+        if kind in ("tuple_type", "list_type", "sequence_type", "iterable_type"):
+            return f"expected a list, got {got}"
+        if kind in ("literal_error", "enum"):
+            return f"must be one of {ctx.get('expected', '')}, got {got}"
+        bounds = {
+            "greater_than": "greater than {gt}",
+            "greater_than_equal": "at least {ge}",
+            "less_than": "less than {lt}",
+            "less_than_equal": "at most {le}",
+        }
+        if kind in bounds:
+            limits = {k: _number(v) for k, v in ctx.items()}
+            return f"must be {bounds[kind].format(**limits)}, got {got}" + self._inherited_hint(loc)
+        return str(err["msg"])
+
+    def _inherited_hint(self, loc: KeyPath) -> str:
+        """Say so when a probe's failing value came from ``defaults:``."""
+        if len(loc) != 3 or loc[0] != "probes" or not isinstance(self.data, dict):
+            return ""
+        key, probes, defaults = loc[2], self.data.get("probes"), self.data.get("defaults")
+        if not isinstance(probes, list) or not isinstance(defaults, dict):
+            return ""
+        index = loc[1]
+        probe = probes[index] if isinstance(index, int) and index < len(probes) else None
+        if isinstance(probe, dict) and key not in probe and defaults.get(key) is not None:
+            return f" (value comes from defaults.{key})"
+        return ""
+
+    def _scrub(self, reason: str, loc: KeyPath) -> str:
+        """Replace any expanded ${VAR} value in ``reason`` with the text that was written."""
+        for path, expanded in self.expanded.items():
+            if expanded and path[: len(loc)] == loc:
+                reason = reason.replace(expanded, self.raw[path])
+        for value, ref in sorted(self.secrets.items(), key=lambda kv: -len(kv[0])):
+            reason = reason.replace(value, ref)
+        return reason
+
+
+def _number(value: object) -> object:
+    """``0.0`` -> ``0`` so bounds read naturally."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _yaml_hint(text: str, line: int | None) -> str:
+    if line is None:
+        return ""
+    lines = text.splitlines()
+    if 0 < line <= len(lines) and lines[line - 1].lstrip(" ").startswith("\t"):
+        return " (indent with spaces, not tabs)"
+    context = " ".join(lines[max(line - 2, 0) : line])
+    if re.search(r"(^|[-:]\s*|,\s*)\[[A-Z_]+\]", context):
+        return ' (quote conditions: - "[STATUS] == 200")'
+    return ""
+
+
+def _unknown_key(key: str, fields: list[str]) -> str:
+    if not fields:
+        return "unknown key"
+    close = difflib.get_close_matches(key, fields, n=1, cutoff=0.6)
+    if close:
+        return f"unknown key (did you mean {close[0]!r}?)"
+    return f"unknown key (expected one of: {', '.join(fields)})"
+
+
+def _fields_at(path: KeyPath) -> list[str]:
+    """Field names of the model found at ``path`` under :class:`Config`."""
+    model: type[BaseModel] | None = Config
+    for part in path:
+        if model is None or isinstance(part, int):
+            continue
+        info = model.model_fields.get(part)
+        model = _model_in(info.annotation) if info is not None else None
+    return list(model.model_fields) if model is not None else []
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None

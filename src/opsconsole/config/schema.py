@@ -1,0 +1,386 @@
+"""Typed, frozen schema of ``checks.yaml`` (pydantic v2).
+
+Every model is immutable and rejects unknown keys. Durations accept ``500ms 30s 5m 1h 3d``
+strings or plain numbers of seconds. Conditions are parsed when the config is loaded, so a
+typo fails at startup rather than at the first probe run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    PlainSerializer,
+    PlainValidator,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import core_schema
+
+from opsconsole.core.conditions import Condition, ConditionSyntaxError, parse_condition
+from opsconsole.core.durations import DurationError, format_duration, parse_duration
+
+__all__ = [
+    "HTTP_METHODS",
+    "Config",
+    "FieldError",
+    "FrozenHeaders",
+    "ProbeConfig",
+    "ProbeDefaults",
+    "describe_value",
+    "to_duration",
+]
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+"""Methods an HTTP probe may use."""
+
+DEFAULT_INTERVAL = timedelta(seconds=30)
+DEFAULT_TIMEOUT = timedelta(seconds=10)
+DEFAULT_HTTP_CONDITIONS = ("[STATUS] < 400",)
+DEFAULT_TCP_CONDITIONS = ("[CONNECTED] == true",)
+INHERITED_KEYS = ("interval", "timeout", "failure_threshold", "success_threshold")
+"""Probe keys that ``defaults:`` fills in when a probe omits them."""
+
+_HTTP_ONLY = re.compile(r"\[(STATUS|BODY|CERTIFICATE_EXPIRATION)\]")
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+
+class FieldError(ValueError):
+    """A validation error that belongs to a sub-key of the value being validated.
+
+    The loader appends ``subloc`` to pydantic's location, so a model-level check can still
+    point at ``probes[2].timeout`` (and at that key's line) rather than at ``probes[2]``.
+    """
+
+    def __init__(self, subloc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.subloc = subloc
+
+
+def describe_value(value: object) -> str:
+    """Render an offending value for an error message: ``'fast'``, ``12``, ``a list``."""
+    if value is None:
+        return "an empty value"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
+
+
+def to_duration(value: object) -> timedelta:
+    """Coerce ``"30s"``, ``30`` (seconds) or a timedelta into a positive timedelta.
+
+    Raises:
+        ValueError: with a human message when ``value`` is not a positive duration.
+    """
+    if isinstance(value, timedelta):
+        if value <= timedelta(0):
+            raise ValueError(f"expected a positive duration, got {format_duration(value)}")
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value <= 0:
+            raise ValueError(f"expected a positive duration, got {value}")
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"\d+(?:\.\d+)?", text):
+            return to_duration(float(text))
+        try:
+            return parse_duration(value)
+        except DurationError as exc:
+            raise ValueError(str(exc)) from None
+    raise ValueError(f"expected a duration like 5s, got {describe_value(value)}")
+
+
+def _to_condition(value: object) -> Condition:
+    if isinstance(value, Condition):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(
+            f"expected a condition string like '[STATUS] == 200', got {describe_value(value)}"
+        )
+    try:
+        return parse_condition(value)
+    except ConditionSyntaxError as exc:
+        raise ValueError(f"invalid condition {value!r}: {exc}") from None
+
+
+Duration = Annotated[
+    timedelta,
+    PlainValidator(to_duration, json_schema_input_type=str | int | float),
+    PlainSerializer(format_duration, return_type=str),
+]
+"""A positive timedelta written as ``30s`` / ``5m`` / ``500ms`` or a number of seconds."""
+
+ConditionField = Annotated[
+    Condition,
+    PlainValidator(_to_condition, json_schema_input_type=str),
+    PlainSerializer(lambda c: c.text, return_type=str),
+]
+"""A Gatus-style condition, parsed at load time."""
+
+
+class FrozenHeaders(Mapping[str, str]):
+    """Immutable, hashable mapping of HTTP headers; ``repr`` hides the values.
+
+    Pass it straight to httpx (``headers=probe.headers``) or call ``dict()`` on it.
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
+        self._data: dict[str, str] = dict(data)
+
+    def __getitem__(self, key: str) -> str:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._data.items()))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return self._data == dict(other.items())
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        # Header values are often ${SECRET}s: never print them.
+        return "FrozenHeaders({" + ", ".join(f"{k!r}: '***'" for k in self._data) + "})"
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        """Validate as ``dict[str, str]``, store frozen, serialise back to a dict."""
+        return core_schema.no_info_after_validator_function(
+            cls,
+            handler.generate_schema(dict[str, str]),
+            serialization=core_schema.plain_serializer_function_ser_schema(dict),
+        )
+
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
+
+
+class ProbeDefaults(BaseModel):
+    """``defaults:`` values applied to every probe that omits them."""
+
+    model_config = _FROZEN
+
+    interval: Duration | None = None
+    timeout: Duration | None = None
+    failure_threshold: int | None = Field(default=None, ge=1)
+    success_threshold: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _timeout_below_interval(self) -> ProbeDefaults:
+        interval, timeout = self.interval, self.timeout
+        if interval is not None and timeout is not None and timeout >= interval:
+            raise FieldError(
+                ("timeout",), f"must be shorter than interval ({format_duration(interval)})"
+            )
+        return self
+
+
+class ProbeConfig(BaseModel):
+    """One health probe: an HTTP(S) URL or a TCP ``host:port``.
+
+    ``conditions`` defaults to ``[STATUS] < 400`` (http) or ``[CONNECTED] == true`` (tcp).
+    ``timeout`` defaults to 10s, or to 80% of ``interval`` when the interval is 10s or less.
+    """
+
+    model_config = _FROZEN
+
+    name: str
+    url: str | None = None
+    tcp: str | None = None
+    method: str = "GET"
+    headers: FrozenHeaders = Field(default_factory=FrozenHeaders)
+    body: str | None = None
+    interval: Duration = DEFAULT_INTERVAL
+    timeout: Duration = DEFAULT_TIMEOUT
+    follow_redirects: bool = True
+    max_redirects: int = Field(default=10, ge=0, le=50)
+    verify_tls: bool = True
+    conditions: tuple[ConditionField, ...] = ()
+    failure_threshold: int = Field(default=3, ge=1)
+    success_threshold: int = Field(default=2, ge=1)
+    group: str | None = None
+
+    @property
+    def kind(self) -> Literal["http", "tcp"]:
+        """``"http"`` for a url probe, ``"tcp"`` for a host:port probe."""
+        return "http" if self.url is not None else "tcp"
+
+    @property
+    def target(self) -> str:
+        """The url or ``host:port``; the per-target key used in history."""
+        return self.url if self.url is not None else str(self.tcp)
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_empty(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        try:
+            parts = urlsplit(value)
+            ok = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+        return value
+
+    @field_validator("tcp")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        host, sep, port = value.rpartition(":")
+        host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+        if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError(f"expected host:port with a port from 1 to 65535, got {value!r}")
+        return value
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, value: str) -> str:
+        method = value.strip().upper()
+        if method not in HTTP_METHODS:
+            raise ValueError(f"must be one of {', '.join(HTTP_METHODS)}, got {value!r}")
+        return method
+
+    @field_validator("headers")
+    @classmethod
+    def _sane_headers(cls, value: FrozenHeaders) -> FrozenHeaders:
+        for name, text in value.items():
+            if not _HEADER_NAME.match(name):
+                raise FieldError((name,), "invalid header name")
+            if "\r" in text or "\n" in text:
+                raise FieldError((name,), "header value must not contain a line break")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProbeConfig:
+        if self.url is not None and self.tcp is not None:
+            raise FieldError(("tcp",), "set either url or tcp, not both")
+        if self.url is None and self.tcp is None:
+            raise ValueError("needs a target: url (http/https) or tcp (host:port)")
+        fields_set = self.model_fields_set
+        if "timeout" not in fields_set and self.interval <= DEFAULT_TIMEOUT:
+            object.__setattr__(self, "timeout", self.interval * 0.8)
+        if self.timeout >= self.interval:
+            raise FieldError(
+                ("timeout",), f"must be shorter than interval ({format_duration(self.interval)})"
+            )
+        if "conditions" not in fields_set:
+            texts = DEFAULT_HTTP_CONDITIONS if self.kind == "http" else DEFAULT_TCP_CONDITIONS
+            object.__setattr__(self, "conditions", tuple(parse_condition(t) for t in texts))
+        elif not self.conditions:
+            raise FieldError(("conditions",), "must list at least one condition")
+        if self.kind == "tcp":
+            for index, condition in enumerate(self.conditions):
+                found = _HTTP_ONLY.search(condition.text)
+                if found:
+                    raise FieldError(
+                        ("conditions", index),
+                        f"[{found.group(1)}] is only available on http probes",
+                    )
+        return self
+
+
+class Config(BaseModel):
+    """The whole ``checks.yaml``."""
+
+    model_config = _FROZEN
+
+    service: str = "Service"
+    timezone: str = "UTC"
+    uptime_target: float = Field(default=99.5, gt=0, le=100)
+    retention: Duration = timedelta(days=90)
+    max_concurrency: int = Field(default=20, ge=1, le=500)
+    defaults: ProbeDefaults = Field(default_factory=ProbeDefaults)
+    probes: tuple[ProbeConfig, ...] = ()
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The operator's display time zone."""
+        return ZoneInfo(self.timezone)
+
+    def probe(self, name: str) -> ProbeConfig:
+        """Return the probe called ``name``.
+
+        Raises:
+            KeyError: when no probe has that name.
+        """
+        for probe in self.probes:
+            if probe.name == name:
+                return probe
+        raise KeyError(name)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        defaults, probes = data.get("defaults"), data.get("probes")
+        if not isinstance(defaults, Mapping) or not isinstance(probes, list | tuple):
+            return data
+        inherited = {k: defaults[k] for k in INHERITED_KEYS if defaults.get(k) is not None}
+        if not inherited:
+            return data
+        merged = [{**inherited, **p} if isinstance(p, Mapping) else p for p in probes]
+        return {**data, "probes": merged}
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name like 'UTC' or 'Europe/Paris')"
+            ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Config:
+        seen: dict[str, int] = {}
+        for index, probe in enumerate(self.probes):
+            if probe.name in seen:
+                first = seen[probe.name]
+                raise FieldError(
+                    ("probes", index, "name"),
+                    f"duplicate probe name {probe.name!r} (already used by probes[{first}])",
+                )
+            seen[probe.name] = index
+        return self
