@@ -67,7 +67,7 @@ def demo(tmp_path: Path) -> Iterator[Tmux]:
         "LANG": "C.UTF-8",
     }
     exports = " ".join(f"{k}={v}" for k, v in env.items())
-    command = f"env {exports} {OPSCONSOLE} demo --db {tmp_path / 'demo.db'}"
+    command = f"env -u COLUMNS -u LINES {exports} {OPSCONSOLE} demo --db {tmp_path / 'demo.db'}"
     subprocess.run(
         [tmux, "-L", socket, "new-session", "-d", "-s", "ops", "-x", "140", "-y", "45", command],
         check=True,
