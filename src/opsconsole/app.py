@@ -148,7 +148,9 @@ class OpsConsoleApp(App[None]):
         yield SystemCommand(
             "Pause / resume polling", "Stop or restart the probes", self.action_toggle_pause
         )
-        yield SystemCommand("Re-run probes now", "Run every probe immediately", self.action_refresh_now)
+        yield SystemCommand(
+            "Re-run probes now", "Run every probe immediately", self.action_refresh_now
+        )
         yield SystemCommand("Show key bindings", "The help screen", self.action_help)
 
 

@@ -51,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = sub.add_parser("run", help="open the console (the default)", description="Open the console.")
+    run = sub.add_parser(
+        "run", help="open the console (the default)", description="Open the console."
+    )
     _common(run)
 
     check = sub.add_parser(
@@ -63,7 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(check)
     check.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
 
-    config = sub.add_parser("config", help="work with checks.yaml", description="Work with checks.yaml.")
+    config = sub.add_parser(
+        "config", help="work with checks.yaml", description="Work with checks.yaml."
+    )
     config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     validate = config_sub.add_parser(
         "validate",
@@ -217,7 +221,9 @@ def _check(args: argparse.Namespace) -> int:
             latency = "" if r.latency_ms is None else f"{r.latency_ms:.0f}ms"
             detail = sanitize_terminal(r.reason, single_line=True, limit=160)
             name = sanitize_terminal(r.probe, single_line=True)
-            print(f"{one_shot_state(r).upper():<9} {name:<{width}} {status:>6} {latency:>9}  {detail}")
+            print(
+                f"{one_shot_state(r).upper():<9} {name:<{width}} {status:>6} {latency:>9}  {detail}"
+            )
     return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
 
 

@@ -259,4 +259,3 @@ class ProbeEngine:
                 await checkpoint()
         except Exception as exc:
             self._store_failed("apply retention", exc)
-

@@ -1,4 +1,4 @@
-"""Dashboard snapshots with a frozen clock and fixed data (plain ``def``: snap_compare runs its own loop)."""
+"""Dashboard snapshots: frozen clock, fixed data; plain ``def`` (snap_compare runs a loop)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from fakes import FROZEN, ScriptedRunner, config_with, failed, ok, slow
-
 from opsconsole.adapters.sqlite_store import SqliteStore
 from opsconsole.app import make_app
 from opsconsole.core.clock import frozen_clock
 from opsconsole.core.models import ProbeState
+
+from fakes import FROZEN, ScriptedRunner, config_with, failed, ok, slow
 
 NAMES = ["API health", "Dashboard", "Slow endpoint", "API key check", "Postgres"]
 SIZE = (120, 24)

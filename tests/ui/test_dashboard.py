@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fakes import FROZEN, ScriptedRunner, config_with, failed, ok, slow
 from rich.text import Text
 
 from opsconsole.adapters.sqlite_store import SqliteStore
@@ -14,6 +13,8 @@ from opsconsole.core.models import ProbeState
 from opsconsole.screens.help import HelpScreen
 from opsconsole.widgets.health_pane import HealthPane
 from opsconsole.widgets.status_header import StatusHeader
+
+from fakes import FROZEN, ScriptedRunner, config_with, failed, ok, slow
 
 NAMES = ["API health", "Dashboard", "Slow endpoint"]
 

@@ -74,8 +74,7 @@ class DemoApi:
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT``."""
         assert self._server is not None, "start() first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self.port}"
 
     @property
     def port(self) -> int:
