@@ -58,6 +58,7 @@ class OpsConsoleApp(App[None]):
         self.store: Store | None = None
         self.runner: Runner | None = None
         self.engine: ProbeEngine | None = None
+        self._health: HealthPane | None = None
 
     def compose(self) -> ComposeResult:
         """Header, Health pane, footer."""
@@ -87,8 +88,10 @@ class OpsConsoleApp(App[None]):
             await asyncio.wait_for(self.engine.load_history(), FIRST_FRAME_BUDGET)
         except TimeoutError:
             log.warning("history took longer than %ss; drawing without it", FIRST_FRAME_BUDGET)
-        self.query_one(HealthPane).show(self.engine.statuses())
+        self._health = self.query_one(HealthPane)
+        self._health.show(self.engine.statuses())
         self._update_overall()
+        self.set_interval(0.5, self._update_overall)
         if self.poll:
             await self.engine.start()
 
@@ -103,14 +106,15 @@ class OpsConsoleApp(App[None]):
             await self.store.close()
 
     def _on_probe_status(self, status: ProbeStatus) -> None:
-        self.query_one(HealthPane).post_message(ProbeUpdated(status))
-        self._update_overall()
+        if self._health is not None:
+            self._health.post_message(ProbeUpdated(status))
 
     def _update_overall(self) -> None:
+        """Refresh the header's overall state (on a timer: O(probes), not per result)."""
         if self.engine is None:
             return
         header = self.query_one(StatusHeader)
-        header.overall = overall_state([s.state for s in self.engine.statuses()])
+        header.overall = overall_state(self.engine.states())
         header.note = self.engine.store_error or ""
 
     # -- actions ----------------------------------------------------------------------

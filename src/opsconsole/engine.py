@@ -100,6 +100,10 @@ class ProbeEngine:
         """True while polling is paused."""
         return not self._running.is_set()
 
+    def states(self) -> list[ProbeState]:
+        """The current state of every probe (cheap: no snapshots are built)."""
+        return [s.tracker.state for s in self._slots.values()]
+
     def statuses(self) -> list[ProbeStatus]:
         """Snapshot of every probe's current status."""
         return [self._status(s) for s in self._slots.values()]
