@@ -6,13 +6,13 @@ import asyncio
 from dataclasses import replace
 from pathlib import Path
 
-from fakes import FROZEN, ScriptedRunner, config_with, failed, ok
-
 from opsconsole.adapters.sqlite_store import SqliteStore
 from opsconsole.config.schema import ProbeConfig
 from opsconsole.core.clock import frozen_clock
 from opsconsole.core.models import ProbeResult, ProbeState
 from opsconsole.engine import ProbeEngine, ProbeStatus
+
+from fakes import FROZEN, ScriptedRunner, config_with, failed, ok
 
 
 async def wait_until(predicate, timeout: float = 5.0) -> None:
