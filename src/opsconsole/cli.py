@@ -21,6 +21,7 @@ from opsconsole import __version__
 from opsconsole.config.loader import ConfigError, find_config, load_config
 from opsconsole.config.schema import Config
 from opsconsole.core.models import ProbeResult
+from opsconsole.core.store import StoreError
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
@@ -107,6 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"opsconsole: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except StoreError as exc:
+        print(f"opsconsole: history database: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
 

@@ -114,3 +114,15 @@ def test_python_dash_m_works() -> None:
         [sys.executable, "-m", "opsconsole", "--version"], capture_output=True, text=True
     )
     assert proc.returncode == 0 and proc.stdout.startswith("opsconsole ")
+
+
+def test_bad_database_is_one_line_not_a_traceback(api: DemoApi, tmp_path: Path) -> None:
+    config = tmp_path / "checks.yaml"
+    config.write_text(f"probes:\n  - name: health\n    url: {api.base_url}/health\n")
+    db = tmp_path / "not-a.db"
+    db.write_bytes(b"this is not a database" * 100)
+    proc = run("check", "--config", str(config), "--db", str(db))
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("opsconsole: history database: cannot open")
+    assert db.read_bytes().startswith(b"this is not a database")  # nothing overwritten

@@ -36,7 +36,10 @@ import aiosqlite
 
 from opsconsole.core.clock import Clock, system_clock
 from opsconsole.core.models import ConditionResult, Outcome, ProbeResult, ProbeState, Uptime
+from opsconsole.core.store import StoreError
 from opsconsole.core.uptime import HOUR_SECONDS, LONGEST_WINDOW, compute_uptime, first_hour
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SqliteStore", "StoreError", "default_db_path"]
 
 __all__ = ["MIGRATIONS", "SqliteStore", "StoreError", "default_db_path"]
 
@@ -85,10 +88,6 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 _RESULT_COLUMNS = "probe, ts, outcome, state, status, latency_ms, error, conditions_json"
-
-
-class StoreError(Exception):
-    """A persistence failure with a one-line, human-readable message."""
 
 
 def default_db_path(env: Mapping[str, str] | None = None) -> Path:

@@ -12,6 +12,10 @@ from typing import Protocol
 from opsconsole.core.models import ProbeResult, Uptime
 
 
+class StoreError(Exception):
+    """A persistence failure with a one-line, human-readable message."""
+
+
 class Store(Protocol):
     """Persistence for probe history (later: tickets, incidents, checklists)."""
 
