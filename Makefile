@@ -3,6 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LINT_DIRS := $(wildcard src tests bench)
 
 .PHONY: demo test check lint fmt bench snapshots clean
 
@@ -16,19 +17,19 @@ demo: $(STAMP)
 	$(BIN)/opsconsole demo
 
 test: $(STAMP)
-	$(BIN)/ruff format --check src tests bench
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check $(LINT_DIRS)
+	$(BIN)/ruff check $(LINT_DIRS)
 	env -u NO_COLOR -u TEXTUAL_THEME $(BIN)/pytest -q -p no:cacheprovider
 
 check: $(STAMP)
-	$(BIN)/ruff format --check src tests bench
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check $(LINT_DIRS)
+	$(BIN)/ruff check $(LINT_DIRS)
 	$(BIN)/mypy
 	env -u NO_COLOR -u TEXTUAL_THEME $(BIN)/pytest -q -p no:cacheprovider
 
 fmt: $(STAMP)
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format $(LINT_DIRS)
+	$(BIN)/ruff check --fix $(LINT_DIRS)
 
 snapshots: $(STAMP)
 	env -u NO_COLOR -u TEXTUAL_THEME $(BIN)/pytest -q tests/snapshots --snapshot-update
