@@ -218,9 +218,10 @@ def test_unknown_top_level_key_with_hint() -> None:
 
 
 def test_unknown_key_without_close_match_lists_valid_keys() -> None:
-    assert error("sentry: {org: acme}\n") == (
-        "checks.yaml:1: sentry: unknown key (expected one of: service, timezone, "
-        "uptime_target, retention, max_concurrency, defaults, probes)"
+    assert error("pagerduty: {key: x}\n") == (
+        "checks.yaml:1: pagerduty: unknown key (expected one of: service, timezone, "
+        "uptime_target, retention, max_concurrency, defaults, probes, shift, sentry, "
+        "prometheus, alertmanager, statuspage, telemetry)"
     )
 
 

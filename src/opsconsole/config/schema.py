@@ -26,8 +26,17 @@ from pydantic import (
 )
 from pydantic_core import core_schema
 
+from opsconsole.config.sources import (
+    AlertmanagerConfig,
+    PrometheusConfig,
+    SentryConfig,
+    ShiftConfig,
+    StatuspageConfig,
+    TelemetryConfig,
+)
+from opsconsole.config.types import Duration, FieldError, describe_value, to_duration
 from opsconsole.core.conditions import Condition, ConditionSyntaxError, parse_condition
-from opsconsole.core.durations import DurationError, format_duration, parse_duration
+from opsconsole.core.durations import format_duration
 
 __all__ = [
     "HTTP_METHODS",
@@ -54,58 +63,6 @@ _HTTP_ONLY = re.compile(r"\[(STATUS|BODY|CERTIFICATE_EXPIRATION)\]")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
 
-class FieldError(ValueError):
-    """A validation error that belongs to a sub-key of the value being validated.
-
-    The loader appends ``subloc`` to pydantic's location, so a model-level check can still
-    point at ``probes[2].timeout`` (and at that key's line) rather than at ``probes[2]``.
-    """
-
-    def __init__(self, subloc: tuple[str | int, ...], message: str) -> None:
-        super().__init__(message)
-        self.subloc = subloc
-
-
-def describe_value(value: object) -> str:
-    """Render an offending value for an error message: ``'fast'``, ``12``, ``a list``."""
-    if value is None:
-        return "an empty value"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list | tuple):
-        return "a list"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return repr(value)
-    return str(value)
-
-
-def to_duration(value: object) -> timedelta:
-    """Coerce ``"30s"``, ``30`` (seconds) or a timedelta into a positive timedelta.
-
-    Raises:
-        ValueError: with a human message when ``value`` is not a positive duration.
-    """
-    if isinstance(value, timedelta):
-        if value <= timedelta(0):
-            raise ValueError(f"expected a positive duration, got {format_duration(value)}")
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if value <= 0:
-            raise ValueError(f"expected a positive duration, got {value}")
-        return timedelta(seconds=value)
-    if isinstance(value, str):
-        text = value.strip()
-        if re.fullmatch(r"\d+(?:\.\d+)?", text):
-            return to_duration(float(text))
-        try:
-            return parse_duration(value)
-        except DurationError as exc:
-            raise ValueError(str(exc)) from None
-    raise ValueError(f"expected a duration like 5s, got {describe_value(value)}")
-
-
 def _to_condition(value: object) -> Condition:
     if isinstance(value, Condition):
         return value
@@ -118,13 +75,6 @@ def _to_condition(value: object) -> Condition:
     except ConditionSyntaxError as exc:
         raise ValueError(f"invalid condition {value!r}: {exc}") from None
 
-
-Duration = Annotated[
-    timedelta,
-    PlainValidator(to_duration, json_schema_input_type=str | int | float),
-    PlainSerializer(format_duration, return_type=str),
-]
-"""A positive timedelta written as ``30s`` / ``5m`` / ``500ms`` or a number of seconds."""
 
 ConditionField = Annotated[
     Condition,
@@ -330,6 +280,12 @@ class Config(BaseModel):
     max_concurrency: int = Field(default=20, ge=1, le=500)
     defaults: ProbeDefaults = Field(default_factory=ProbeDefaults)
     probes: tuple[ProbeConfig, ...] = ()
+    shift: ShiftConfig = Field(default_factory=ShiftConfig)
+    sentry: SentryConfig | None = None
+    prometheus: PrometheusConfig | None = None
+    alertmanager: AlertmanagerConfig | None = None
+    statuspage: StatuspageConfig | None = None
+    telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -1,0 +1,28 @@
+"""Shift boundaries: "since the start of your shift" for Sentry and alert history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, time, timedelta, tzinfo
+
+
+def shift_start(now: datetime, starts: Sequence[str], tz: tzinfo) -> datetime:
+    """The most recent shift start at or before ``now`` (aware UTC in and out).
+
+    Args:
+        now: current time, timezone-aware.
+        starts: local start times such as ``["09:00", "21:00"]``.
+        tz: the operator's timezone the start times are written in.
+    """
+    local = now.astimezone(tz)
+    candidates: list[datetime] = []
+    for text in starts:
+        hour, minute = (int(p) for p in text.split(":"))
+        for days_back in (0, 1):
+            day = local.date() - timedelta(days=days_back)
+            start = datetime.combine(day, time(hour, minute), tzinfo=tz)
+            if start <= local:
+                candidates.append(start)
+    if not candidates:  # no start times: treat the last 24 h as the shift
+        return now - timedelta(hours=24)
+    return max(candidates).astimezone(UTC)
