@@ -29,7 +29,10 @@ sentry:
   projects: [api, dashboard]
   token: ${SENTRY_AUTH_TOKEN}
 prometheus:
-  grafana: {url: "https://grafana.example.com/", datasource_uid: P1809F7CD0C75ACF3, token: "${GRAFANA_TOKEN}"}
+  grafana:
+    url: "https://grafana.example.com/"
+    datasource_uid: P1809F7CD0C75ACF3
+    token: "${GRAFANA_TOKEN}"
   queries:
     - {name: p95 latency, query: "x", unit: ms, warn: 800, crit: 1000}
 alertmanager: {url: "http://127.0.0.1:9093"}
@@ -78,7 +81,8 @@ def test_prometheus_defaults_to_the_guide_queries() -> None:
             "checks.yaml:1: statuspage.interval: must be at least 60s",
         ),
         (
-            "prometheus:\n  url: 'http://p:9090'\n  queries:\n    - {name: a, query: b, warn: 5, crit: 1}\n",
+            "prometheus:\n  url: 'http://p:9090'\n  queries:\n"
+            "    - {name: a, query: b, warn: 5, crit: 1}\n",
             "checks.yaml:4: prometheus.queries[0].warn: must not be above crit (1)",
         ),
         ("shift: {starts: ['9am']}\n", "checks.yaml:1: shift.starts: expected times like '09:00'"),
