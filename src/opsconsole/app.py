@@ -8,23 +8,39 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
 from opsconsole.config.schema import Config
 from opsconsole.core.clock import Clock, system_clock
 from opsconsole.core.probe_state import overall_state
+from opsconsole.core.sources import SourceStatus
 from opsconsole.core.store import Store
 from opsconsole.engine import ProbeEngine, ProbeStatus, Runner
-from opsconsole.messages import ProbeUpdated
+from opsconsole.messages import ProbeUpdated, SourceUpdated
+from opsconsole.polling import SOURCE_ORDER, Source, SourceHub
 from opsconsole.screens.help import HelpScreen
+from opsconsole.widgets.alerts_pane import AlertsPane
 from opsconsole.widgets.health_pane import HealthPane
+from opsconsole.widgets.metrics_pane import MetricsPane
+from opsconsole.widgets.sentry_pane import SentryPane
+from opsconsole.widgets.source_pane import SourcePane
 from opsconsole.widgets.status_header import StatusHeader
+from opsconsole.widgets.statuspage_pane import StatusPagePane
 
 log = logging.getLogger(__name__)
 
 StoreFactory = Callable[[], Awaitable[Store]]
 RunnerFactory = Callable[[], Runner]
+SourcesFactory = Callable[[], dict[str, Source]]
+PANES: dict[str, type[SourcePane]] = {
+    "sentry": SentryPane,
+    "metrics": MetricsPane,
+    "alerts": AlertsPane,
+    "statuspage": StatusPagePane,
+}
+FOCUS_KEYS = ("health", *SOURCE_ORDER)
 FIRST_FRAME_BUDGET = 1.0  # seconds we wait for history before drawing without it
 
 
@@ -38,6 +54,10 @@ class OpsConsoleApp(App[None]):
         Binding("r", "refresh_now", "Re-run probes"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
+        *[
+            Binding(str(n), f"focus_pane('{name}')", f"Focus {name}", show=False)
+            for n, name in enumerate(FOCUS_KEYS, start=1)
+        ],
     ]
 
     def __init__(
@@ -46,10 +66,14 @@ class OpsConsoleApp(App[None]):
         *,
         store_factory: StoreFactory | None,
         runner_factory: RunnerFactory,
+        sources_factory: SourcesFactory | None = None,
         clock: Clock = system_clock,
         poll: bool = True,
     ) -> None:
         super().__init__()
+        self._sources_factory = sources_factory
+        self.hub: SourceHub | None = None
+        self.source_names = [n for n in SOURCE_ORDER if n in configured_sources(config)]
         self.config = config
         self.clock = clock
         self.poll = poll
@@ -61,11 +85,23 @@ class OpsConsoleApp(App[None]):
         self._health: HealthPane | None = None
 
     def compose(self) -> ComposeResult:
-        """Header, Health pane, footer."""
+        """Header; Health and Alerts on the left, the other sources on the right; footer.
+
+        Panes of sources that are not configured are not composed at all.
+        """
         yield StatusHeader(service=self.config.service, timezone=self.config.tz, clock=self.clock)
-        yield HealthPane(
-            timezone=self.config.tz, uptime_target=self.config.uptime_target, id="health"
-        )
+        right = [n for n in self.source_names if n != "alerts"]
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield HealthPane(
+                    timezone=self.config.tz, uptime_target=self.config.uptime_target, id="health"
+                )
+                if "alerts" in self.source_names:
+                    yield AlertsPane(clock=self.clock, timezone=self.config.tz)
+            if right:
+                with Vertical(id="right"):
+                    for name in right:
+                        yield PANES[name](clock=self.clock, timezone=self.config.tz)
         yield Footer()
 
     async def on_mount(self) -> None:
@@ -92,11 +128,20 @@ class OpsConsoleApp(App[None]):
         self._health.show(self.engine.statuses())
         self._update_overall()
         self.set_interval(0.5, self._update_overall)
+        if self._sources_factory is not None and self.source_names:
+            sources = {k: v for k, v in self._sources_factory().items() if k in self.source_names}
+            self.hub = SourceHub(
+                self.config, sources, clock=self.clock, listener=self._on_source_status
+            )
         if self.poll:
             await self.engine.start()
+            if self.hub is not None:
+                self.hub.start()
 
     async def on_unmount(self) -> None:
         """Stop polling and release sockets and the database."""
+        if self.hub is not None:
+            await self.hub.stop()
         if self.engine is not None:
             await self.engine.stop()
         close = getattr(self.runner, "aclose", None)
@@ -108,6 +153,11 @@ class OpsConsoleApp(App[None]):
     def _on_probe_status(self, status: ProbeStatus) -> None:
         if self._health is not None:
             self._health.post_message(ProbeUpdated(status))
+
+    def _on_source_status(self, status: SourceStatus) -> None:
+        for pane in self.query(SourcePane):
+            if pane.source_name == status.source:
+                pane.post_message(SourceUpdated(status))
 
     def _update_overall(self) -> None:
         """Refresh the header's overall state (on a timer: O(probes), not per result)."""
@@ -125,9 +175,13 @@ class OpsConsoleApp(App[None]):
             return
         if self.engine.paused:
             self.engine.resume()
+            if self.hub is not None:
+                self.hub.resume()
             self.notify("Polling resumed")
         else:
             self.engine.pause()
+            if self.hub is not None:
+                self.hub.pause()
             self.notify("Polling paused: press p to resume")
         self.query_one(StatusHeader).paused = self.engine.paused
 
@@ -137,9 +191,24 @@ class OpsConsoleApp(App[None]):
             return
         if self.poll:
             self.engine.run_now()
+            if self.hub is not None:
+                self.hub.run_now()
         else:
             self.run_worker(self.engine.run_once(), group="probes", exclusive=True)
-        self.notify("Re-running every probe")
+            if self.hub is not None:
+                self.run_worker(self.hub.poll_all_once(), group="sources", exclusive=True)
+        self.notify("Refreshing every probe and source")
+
+    def action_focus_pane(self, name: str) -> None:
+        """Focus a pane by name (keys 1-5); panes that are not configured are skipped."""
+        target = "#health" if name == "health" else f"#{name}-pane DataTable"
+        widgets = self.query(target)
+        if not widgets and name != "health":
+            widgets = self.query(f"#{name}-pane")
+        if widgets:
+            widgets.first().focus()
+        else:
+            self.notify(f"{name} is not configured in checks.yaml", severity="warning")
 
     def action_help(self) -> None:
         """Show the key bindings."""
@@ -156,6 +225,13 @@ class OpsConsoleApp(App[None]):
             "Re-run probes now", "Run every probe immediately", self.action_refresh_now
         )
         yield SystemCommand("Show key bindings", "The help screen", self.action_help)
+        for n, name in enumerate(FOCUS_KEYS, start=1):
+            if name == "health" or name in self.source_names:
+                yield SystemCommand(
+                    f"Focus the {name} pane",
+                    f"Key {n}",
+                    lambda name=name: self.action_focus_pane(name),
+                )
 
 
 def make_app(
@@ -163,6 +239,7 @@ def make_app(
     *,
     store_factory: StoreFactory | None,
     runner_factory: RunnerFactory,
+    sources_factory: SourcesFactory | None = None,
     clock: Clock = system_clock,
     poll: bool = True,
 ) -> OpsConsoleApp:
@@ -171,6 +248,18 @@ def make_app(
         config,
         store_factory=store_factory,
         runner_factory=runner_factory,
+        sources_factory=sources_factory,
         clock=clock,
         poll=poll,
     )
+
+
+def configured_sources(config: Config) -> set[str]:
+    """Names of the source panes that ``config`` enables."""
+    sections = {
+        "sentry": config.sentry,
+        "metrics": config.prometheus,
+        "alerts": config.alertmanager,
+        "statuspage": config.statuspage,
+    }
+    return {name for name, section in sections.items() if section is not None}

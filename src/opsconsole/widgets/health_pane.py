@@ -23,9 +23,9 @@ STATE_STYLE = {
     ProbeState.UNKNOWN: ("○ UNKNOWN", "dim"),
     ProbeState.UP: ("● UP", "green"),
 }
-COLUMNS = ("state", "probe", "latency", "checked", "uptime", "trend", "detail")
-LABELS = ("State", "Probe", "Latency", "Last check", "24h", "Latency trend", "Detail")
-WIDTHS = {"state": 10, "latency": 7, "checked": 10, "uptime": 7, "trend": 20}
+COLUMNS = ("state", "probe", "latency", "checked", "uptime", "detail", "trend")
+LABELS = ("State", "Probe", "Latency", "Checked", "24h", "Detail", "Latency trend")
+WIDTHS = {"state": 10, "latency": 7, "checked": 8, "uptime": 7, "trend": 20}
 _ORDER = {label: state for state, (label, _style) in STATE_STYLE.items()}
 
 
@@ -125,8 +125,8 @@ class HealthPane(DataTable[Text]):
             latency,
             checked,
             uptime,
-            Text(sparkline(status.latencies), style="cyan"),
             detail,
+            Text(sparkline(status.latencies), style="cyan"),
         )
 
 

@@ -1,0 +1,105 @@
+"""The metrics pane: each query's value coloured by threshold and its last hour."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.widgets import DataTable
+
+from opsconsole.core.sources import MetricReading, MetricsSnapshot
+from opsconsole.core.text import sanitize_terminal
+from opsconsole.screens.link_detail import LinkDetailScreen
+from opsconsole.widgets.source_pane import SourcePane
+from opsconsole.widgets.sparkline import sparkline
+
+LEVEL_STYLE = {"ok": "green", "warn": "bold yellow", "crit": "bold red", "unknown": "dim"}
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """``812 ms``, ``0.42 %``, ``12.3 req/s``; ``—`` when there is no sample."""
+    if value is None:
+        return "—"
+    magnitude = abs(value)
+    text = (
+        f"{value:,.0f}"
+        if magnitude >= 100
+        else f"{value:.2f}"
+        if magnitude < 10
+        else f"{value:.1f}"
+    )
+    return f"{text} {unit}".strip()
+
+
+class MetricsPane(SourcePane):
+    """One row per configured query; Enter shows the Grafana link."""
+
+    source_name = "metrics"
+    title = "Metrics"
+
+    def compose_body(self) -> ComposeResult:
+        """The readings table."""
+        table: DataTable[Text] = DataTable(id="metrics-table", cursor_type="row")
+        yield table
+
+    def on_mount(self) -> None:
+        """Columns."""
+        super().on_mount()
+        table = self.query_one("#metrics-table", DataTable)
+        for label, key, width in (
+            ("Metric", "name", None),
+            ("Now", "value", 12),
+            ("Warn / crit", "limits", 13),
+            ("Last hour", "chart", 30),
+        ):
+            table.add_column(label, key=key, width=width)
+        self._readings: dict[str, MetricReading] = {}
+
+    def show(self, data: object) -> None:
+        """Render a :class:`MetricsSnapshot`."""
+        assert isinstance(data, MetricsSnapshot)
+        table = self.query_one("#metrics-table", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        self._readings = {}
+        for reading in data.readings:
+            self._readings[reading.name] = reading
+            style = LEVEL_STYLE[reading.level]
+            if reading.error:
+                value = Text("error", style="bold red")
+                chart = Text(sanitize_terminal(reading.error, single_line=True, limit=60), "red")
+            else:
+                value = Text(format_value(reading.value, reading.unit), style=style)
+                chart = Text(sparkline([v for _, v in reading.series], width=30), style=style)
+            table.add_row(
+                Text(sanitize_terminal(reading.name, single_line=True, limit=40)),
+                value,
+                Text(_limits(reading), style="dim"),
+                chart,
+                key=reading.name,
+            )
+        if data.readings:
+            table.move_cursor(row=min(cursor, len(data.readings) - 1))
+
+    @on(DataTable.RowSelected, "#metrics-table")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        reading = self._readings.get(str(event.row_key.value))
+        if reading is None:
+            return
+        values = [v for _, v in reading.series]
+        fields = [
+            ("Now", format_value(reading.value, reading.unit)),
+            ("Level", reading.level),
+            ("Warn / crit", _limits(reading)),
+            ("Last hour", sparkline(values, width=60) or "no samples"),
+            ("Hour min/max", f"{min(values):.4g} / {max(values):.4g}" if values else "—"),
+        ]
+        if reading.error:
+            fields.append(("Error", reading.error))
+        self.app.push_screen(LinkDetailScreen(reading.name, fields, reading.grafana_url))
+
+
+def _limits(reading: MetricReading) -> str:
+    warn = "—" if reading.warn is None else f"{reading.warn:g}"
+    crit = "—" if reading.crit is None else f"{reading.crit:g}"
+    return f"{warn} / {crit}"
