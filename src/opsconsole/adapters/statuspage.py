@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import ssl
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -194,14 +196,18 @@ async def _read_capped(response: httpx.Response) -> bytes:
 
 def _connect_reason(exc: httpx.ConnectError, url: str) -> str:
     host = urlsplit(url).hostname or "?"
-    text = str(exc).lower()
-    if "name or service not known" in text or "nodename nor servname" in text:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain and len(chain) < 10:
+        chain.append(current)
+        if isinstance(current, BaseExceptionGroup):
+            chain.extend(current.exceptions)
+        current = current.__cause__ or current.__context__
+    if any(isinstance(e, socket.gaierror) for e in chain):
         return f"DNS lookup failed for {host}"
-    if "getaddrinfo" in text or "temporary failure in name resolution" in text:
-        return f"DNS lookup failed for {host}"
-    if "refused" in text:
+    if any(isinstance(e, ConnectionRefusedError) for e in chain):
         return f"connection refused by {host}"
-    if "certificate" in text or "ssl" in text:
+    if any(isinstance(e, ssl.SSLError) for e in chain):
         return f"TLS error talking to {host}"
     return f"could not reach {host}"
 

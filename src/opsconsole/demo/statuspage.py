@@ -66,8 +66,7 @@ class DemoStatuspage:
 
     def start(self) -> DemoStatuspage:
         """Bind 127.0.0.1:0 and serve from a daemon thread."""
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), _make_handler(self))
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -288,6 +287,13 @@ def _maintenance(start: datetime, components: list[dict[str, Any]]) -> dict[str,
     return row
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # clients hang up on purpose (timeouts)
+
+
 _HTML = b"""<!doctype html><html><head><title>Status</title></head>
 <body><h1>All systems operational</h1><p>Powered by another vendor.</p></body></html>"""
 
@@ -318,9 +324,7 @@ def _make_handler(page: DemoStatuspage) -> type[BaseHTTPRequestHandler]:
             elif fault == "500":
                 self._send(500, b"upstream error", "text/plain")
             elif fault == "429":
-                self._send(
-                    429, b"slow down", "text/plain", {"Retry-After": str(page.retry_after)}
-                )
+                self._send(429, b"slow down", "text/plain", {"Retry-After": str(page.retry_after)})
             else:
                 if fault == "slow":
                     page.wait(page.slow_seconds)
