@@ -20,7 +20,6 @@ from pathlib import Path
 from opsconsole import __version__
 from opsconsole.config.loader import ConfigError, find_config, load_config
 from opsconsole.config.schema import Config
-from opsconsole.core.models import ProbeResult
 from opsconsole.core.store import StoreError
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -100,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check":
             return _check(args)
+        if args.command == "status":
+            return _status(args)
         if args.command == "config":
             return _validate(args)
         if args.command == "demo":
@@ -171,50 +172,12 @@ def _run(args: argparse.Namespace, config: Config | None = None) -> int:
 # -- check ------------------------------------------------------------------------------
 
 
-def one_shot_state(result: ProbeResult) -> str:
-    """State of a single run: up, degraded (only latency failed) or down."""
-    if result.ok:
-        return "up"
-    return "degraded" if result.degraded else "down"
-
-
-def result_json(result: ProbeResult) -> dict[str, object]:
-    """The ``check --json`` object for one result."""
-    return {
-        "name": result.probe,
-        "ok": result.ok,
-        "state": one_shot_state(result),
-        "outcome": result.outcome.value,
-        "status": result.status,
-        "latency_ms": None if result.latency_ms is None else round(result.latency_ms, 1),
-        "error": result.error if not result.ok else None,
-        "conditions": [
-            {"condition": c.condition, "ok": c.ok, "resolved": c.resolved}
-            for c in result.conditions
-        ],
-    }
-
-
-async def _check_async(config: Config, db: Path | None) -> list[ProbeResult]:
-    from opsconsole.adapters.http_probe import ProbeRunner
-    from opsconsole.adapters.sqlite_store import SqliteStore
-    from opsconsole.engine import ProbeEngine
-
-    store = await SqliteStore.open(db) if db is not None else None
-    try:
-        async with ProbeRunner(max_concurrency=config.max_concurrency) as runner:
-            engine = ProbeEngine(config, store=store, runner=runner)
-            return await engine.run_once()
-    finally:
-        if store is not None:
-            await store.close()
-
-
 def _check(args: argparse.Namespace) -> int:
     from opsconsole.core.text import sanitize_terminal
+    from opsconsole.status_report import one_shot_state, result_json, run_probes_once
 
     config = _load(args)
-    results = asyncio.run(_check_async(config, args.db))
+    results = asyncio.run(run_probes_once(config, args.db))
     if args.json:
         print(json.dumps([result_json(r) for r in results], indent=2))
     else:
@@ -229,6 +192,19 @@ def _check(args: argparse.Namespace) -> int:
                 f"{one_shot_state(r).upper():<9} {name:<{width}} {status:>6} {latency:>9}  {detail}"
             )
     return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
+
+
+def _status(args: argparse.Namespace) -> int:
+    from opsconsole.status_report import all_answered, build_document, collect, render_table
+
+    config = _load(args)
+    results, statuses = asyncio.run(collect(config, db=args.db))
+    document = build_document(results, statuses)
+    if args.json:
+        print(json.dumps(document, indent=2))
+    else:
+        print(render_table(document))
+    return EXIT_OK if all_answered(results, statuses) else EXIT_FAILED
 
 
 # -- demo -------------------------------------------------------------------------------

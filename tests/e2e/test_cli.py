@@ -102,7 +102,9 @@ def test_config_search_uses_cwd(tmp_path: Path) -> None:
     assert proc.returncode == 0 and "checks.yaml: ok (0 probes)" in proc.stdout
 
 
-@pytest.mark.parametrize("sub", [[], ["run"], ["check"], ["config", "validate"], ["demo"]])
+@pytest.mark.parametrize(
+    "sub", [[], ["run"], ["check"], ["status"], ["config", "validate"], ["demo"]]
+)
 def test_every_subcommand_has_help_with_config_and_db(sub: list[str]) -> None:
     proc = run(*sub, "--help")
     assert proc.returncode == 0
