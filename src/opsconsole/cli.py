@@ -152,6 +152,7 @@ def _run(args: argparse.Namespace, config: Config | None = None) -> int:
     from opsconsole.adapters.http_probe import ProbeRunner
     from opsconsole.adapters.sqlite_store import SqliteStore
     from opsconsole.app import make_app
+    from opsconsole.polling import build_sources
 
     config = config or _load(args)
     db = _db_path(args)
@@ -164,6 +165,7 @@ def _run(args: argparse.Namespace, config: Config | None = None) -> int:
         config,
         store_factory=open_store,
         runner_factory=lambda: ProbeRunner(max_concurrency=config.max_concurrency),
+        sources_factory=lambda: build_sources(config),
     )
     app.run()
     return EXIT_OK
