@@ -27,6 +27,7 @@ in :attr:`SentryFake.requests`. ``page_size`` caps every page so tests paginate,
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 import random
 import re
@@ -52,7 +53,9 @@ __all__ = [
 DEMO_TOKEN = "sntryu_demo0000000000000000000000000000000000000000000000000000000000"
 """The user token the fake accepts unless told otherwise."""
 
-Fault = Literal["401", "403", "404", "429", "502", "invalid_json", "no_link", "slow", "short_page"]
+Fault = Literal[
+    "400", "401", "403", "404", "429", "502", "invalid_json", "no_link", "slow", "short_page"
+]
 """What :meth:`SentryFake.inject` can make a request answer with."""
 
 MAX_STATS_PERIOD = timedelta(days=90)
@@ -131,6 +134,7 @@ class _Injected:
     remaining: int | None
     only: str
     retry_after: int
+    detail: str | None
 
 
 # -- demo data ---------------------------------------------------------------------------
@@ -422,22 +426,31 @@ class SentryFake:
     # -- faults -----------------------------------------------------------------------------
 
     def inject(
-        self, fault: Fault, *, times: int | None = 1, only: str = "", retry_after: int = 1
+        self,
+        fault: Fault,
+        *,
+        times: int | None = 1,
+        only: str = "",
+        retry_after: int = 1,
+        detail: str | None = None,
     ) -> None:
         """Make the next ``times`` requests (``None``: all, until :meth:`clear_faults`) fail.
 
         Args:
-            fault: ``401`` invalid token, ``403`` missing scope, ``404`` unknown resource,
-                ``429`` rate limited (``Retry-After: retry_after``), ``502`` an HTML page
-                from the edge, ``invalid_json`` a truncated body, ``no_link`` a list page
-                without its ``Link`` header, ``slow`` an answer after ``slow_seconds``,
-                ``short_page`` a page missing its last row (as after Sentry's post-filter).
+            fault: ``400`` bad search syntax, ``401`` invalid token, ``403`` missing
+                scope, ``404`` unknown resource, ``429`` rate limited (with
+                ``Retry-After: retry_after``), ``502`` an HTML page from the edge,
+                ``invalid_json`` a truncated body, ``no_link`` a list page without its
+                ``Link`` header, ``slow`` an answer after ``slow_seconds``, ``short_page``
+                a page missing its last row (as after Sentry's post-filter).
             times: how many matching requests to affect.
-            only: affect only requests whose path contains this text (``/issues/``).
+            only: affect only requests whose target (path and raw query string) contains
+                this text: ``/issues/``, ``firstSeen``, ``/projects/``.
             retry_after: the ``Retry-After`` seconds of a 429.
+            detail: replaces the ``detail`` text of a 4xx answer.
         """
         with self._lock:
-            self._faults.append(_Injected(fault, times, only, retry_after))
+            self._faults.append(_Injected(fault, times, only, retry_after, detail))
 
     def clear_faults(self) -> None:
         """Answer normally again."""
@@ -450,12 +463,10 @@ class SentryFake:
 
     # -- internals used by the handler -------------------------------------------------------
 
-    def _take_fault(self, path: str, kinds: tuple[Fault, ...] | None = None) -> _Injected | None:
+    def _take_fault(self, target: str) -> _Injected | None:
         with self._lock:
             for injected in self._faults:
-                if injected.only and injected.only not in path:
-                    continue
-                if kinds is not None and injected.fault not in kinds:
+                if injected.only and injected.only not in target:
                     continue
                 if injected.remaining is not None:
                     injected.remaining -= 1
@@ -790,10 +801,10 @@ def _make_handler(fake: SentryFake) -> type[BaseHTTPRequestHandler]:
 
         def _route(self, path: str, params: list[tuple[str, str]], query: str) -> None:
             if not path.startswith(fake.prefix + "/api/0/"):
-                self._send(404, b"<h1>Not Found</h1>", "text/html")
+                self._page(path)
                 return
             api_path = path[len(fake.prefix) + len("/api/0") :]
-            injected = fake._take_fault(path)
+            injected = fake._take_fault(self.path)
             if injected is not None and self._fault(injected):
                 return
             auth = self.headers.get("Authorization", "")
@@ -820,22 +831,41 @@ def _make_handler(fake: SentryFake) -> type[BaseHTTPRequestHandler]:
             except PermissionError:
                 self._detail(403, "You do not have permission to perform this action.")
 
+        def _page(self, path: str) -> None:
+            """The HTML page a ``permalink`` points at (what a browser opens in the demo)."""
+            parts = [p for p in path[len(fake.prefix) :].split("/") if p]
+            issue = None
+            if len(parts) == 4 and parts[0] == "organizations" and parts[2] == "issues":
+                issue = next((i for i in fake.issues() if i.id == parts[3]), None)
+            if issue is None:
+                self._send(404, b"<!doctype html><h1>Not Found</h1>", "text/html")
+                return
+            page = (
+                f"<!doctype html><title>{html.escape(issue.short_id)}</title>"
+                f"<h1>{html.escape(issue.title)}</h1><p>{html.escape(issue.culprit)}</p>"
+                f"<p>{issue.count} events, {issue.user_count} users, {issue.status}</p>"
+            )
+            self._send(200, page.encode(), "text/html; charset=utf-8")
+
         def _fault(self, injected: _Injected) -> bool:
             """Answer with an injected fault; False for faults applied to a normal answer."""
-            fault = injected.fault
-            if fault == "401":
-                self._detail(401, "Invalid token")
+            fault, detail = injected.fault, injected.detail
+            if fault == "400":
+                self._detail(400, detail or "Invalid search query: unexpected token")
+            elif fault == "401":
+                self._detail(401, detail or "Invalid token")
             elif fault == "403":
-                self._detail(403, "You do not have permission to perform this action.")
+                self._detail(403, detail or "You do not have permission to perform this action.")
             elif fault == "404":
-                self._detail(404, "The requested resource does not exist")
+                self._detail(404, detail or "The requested resource does not exist")
             elif fault == "429":
                 headers = {
                     **fake._rate_headers(limited=True),
                     "Retry-After": str(injected.retry_after),
                 }
                 body = {
-                    "detail": "You are attempting to use this endpoint too frequently. "
+                    "detail": detail
+                    or "You are attempting to use this endpoint too frequently. "
                     f"Limit is {RATE_LIMIT} requests in {RATE_WINDOW:g} seconds"
                 }
                 self._send(429, json.dumps(body).encode(), headers=headers)

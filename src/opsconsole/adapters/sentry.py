@@ -1,0 +1,543 @@
+"""Poll Sentry's organization issues endpoint for counts and the top issues (API-REFERENCE §1).
+
+One poll makes these requests, one after another, on a shared ``httpx.AsyncClient``:
+
+1. Once per source (cached): ``GET /api/0/organizations/{org}/projects/`` to turn the
+   configured slugs into numeric ids. Numeric entries are used as they are.
+2. Per project: ``GET …/organizations/{org}/issues/?project=<id>&query=is:unresolved
+   &limit=1`` and read ``X-Hits`` (the unresolved count; no page walk needed).
+3. One request for all projects (repeated ``project=``): ``query=is:unresolved
+   firstSeen:-24h`` (never ``is:new``, which is a substatus Sentry clears on its own
+   timer), walking ``Link`` pagination while ``next`` says ``results="true"``, and counting
+   rows per project. "New since the shift" comes from the same rows when the shift started
+   within the last 24 h, else from its own walk with ``firstSeen:>=<ISO>``.
+4. The top issues: ``query=is:unresolved``, ``sort=date``, ``limit=top``, first page.
+
+Decisions worth knowing:
+
+* **Window.** Without ``statsPeriod``/``start``/``end`` the org endpoint silently filters to
+  issues seen in the last 90 days. Every request sends ``statsPeriod=90d`` explicitly —
+  Sentry's maximum (``MAX_STATS_PERIOD``), so no shorter window hides issues, and the
+  numbers no longer depend on a server default. An unresolved issue with no event for
+  over 90 days is therefore not counted (Sentry cannot be asked further back).
+  ``groupStatsPeriod`` is empty: no sparklines are computed.
+* **Top issues** are sorted by ``date`` (last seen): the unresolved issues active most
+  recently, which is what changes during a shift, with their event counts alongside.
+  ``freq`` over 90 days would pin the list to the same chronic noisy issues, and a
+  shorter window would let the list be empty while unresolved issues exist.
+* **Query** is always sent, because a saved or default view (e.g. "Prioritized") can be
+  applied when it is missing. ``environment`` is sent when configured.
+* **Pagination** re-sends our own parameters with the ``cursor`` from the ``Link`` header
+  (treated as opaque) instead of following the header's URL, whose host may be an internal
+  name behind a proxy. A list page without ``Link`` is an error, not the last page. A page
+  may hold fewer rows than ``limit`` and still have more. The walk stops after
+  ``MAX_PAGES`` pages (the counts are then lower bounds).
+* **Rate limits.** A 429 waits ``Retry-After`` (else ``X-Sentry-Rate-Limit-Reset``) and
+  retries, at most ``MAX_RETRIES`` times and only when the wait fits in the poll's
+  deadline; otherwise :class:`SourceError` carries ``retry_after`` so the poller backs off.
+  The last ``X-Sentry-Rate-Limit-Remaining`` seen lands in the snapshot.
+* **Deadline.** ``config.timeout`` bounds the whole poll (``asyncio.timeout``); httpx's own
+  timeouts use the same value as a backstop.
+* **Errors** are one line, never contain the token or a URL's query string, and are raised
+  ``from None`` so no chained httpx exception (which holds the request headers) travels
+  with them. Only ``asyncio.CancelledError`` escapes otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import re
+import socket
+import ssl
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from opsconsole import __version__
+from opsconsole.config.sources import SentryConfig
+from opsconsole.core.clock import Clock, system_clock
+from opsconsole.core.durations import format_duration
+from opsconsole.core.sources import SentryIssue, SentryProjectCounts, SentrySnapshot, SourceError
+
+__all__ = ["MAX_PAGES", "MAX_RETRIES", "PAGE_LIMIT", "SentrySource"]
+
+PAGE_LIMIT = 100
+"""Rows asked for per page when walking (Sentry's maximum)."""
+
+MAX_PAGES = 50
+"""The most pages one walk follows."""
+
+MAX_RETRIES = 3
+"""The most 429 retries within one poll."""
+
+COUNT_WINDOW = "90d"
+TOP_SORT = "date"
+UNRESOLVED = "is:unresolved"
+NEW_24H = "is:unresolved firstSeen:-24h"
+
+_USER_AGENT = f"opsconsole/{__version__} (sentry)"
+_MAX_DETAIL = 120
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
+_LINK = re.compile(r'<[^>]*>((?:\s*;\s*[A-Za-z_]+="[^"]*")*)')
+_LINK_PARAM = re.compile(r'([A-Za-z_]+)="([^"]*)"')
+
+
+class _RateLimited(Exception):
+    def __init__(self, wait: float, detail: str) -> None:
+        super().__init__(detail)
+        self.wait = wait
+        self.detail = detail
+
+
+class SentrySource:
+    """Issue counts per project and the top issues of a Sentry org.
+
+    Args:
+        config: the ``sentry:`` section.
+        clock: wall clock (aware UTC), used to decide whether the shift started within
+            24 h and to turn ``X-Sentry-Rate-Limit-Reset`` into a wait.
+        shift_start: answers the current shift's start (aware) at each poll.
+    """
+
+    def __init__(
+        self,
+        config: SentryConfig,
+        *,
+        clock: Clock = system_clock,
+        shift_start: Callable[[], datetime],
+    ) -> None:
+        self._config = config
+        self._clock = clock
+        self._shift_start = shift_start
+        self._timeout = config.timeout.total_seconds()
+        self._org_path = f"/api/0/organizations/{quote(config.org, safe='')}"
+        self._ids: dict[str, str] | None = None  # configured entry -> numeric id
+        self._labels: dict[str, str] = {}  # numeric id -> configured entry
+        self._rate_remaining: int | None = None
+        self._closed = False
+        self._client = httpx.AsyncClient(
+            base_url=config.base_url,
+            trust_env=False,
+            follow_redirects=False,
+            timeout=httpx.Timeout(self._timeout),
+            headers={
+                "Authorization": f"Bearer {config.token.get_secret_value()}",
+                "Accept": "application/json",
+                "User-Agent": _USER_AGENT,
+            },
+        )
+
+    async def aclose(self) -> None:
+        """Close the HTTP client; later polls raise :class:`SourceError`."""
+        self._closed = True
+        await self._client.aclose()
+
+    async def poll(self) -> SentrySnapshot:
+        """Fetch the counts and the top issues.
+
+        Raises:
+            SourceError: with a one-line reason (and ``retry_after`` after a 429) on any
+                failure: HTTP errors, timeouts, unreachable host, bad JSON, no Link header.
+        """
+        if self._closed:
+            raise SourceError("Sentry source is closed")
+        deadline = time.monotonic() + self._timeout
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await self._poll(deadline)
+        except SourceError:
+            raise
+        except (TimeoutError, httpx.TimeoutException):
+            raise SourceError(
+                f"Sentry did not answer within {format_duration(self._config.timeout)}"
+            ) from None
+        except _RateLimited as limited:
+            raise SourceError(
+                f"429 Too Many Requests: {limited.detail}", retry_after=limited.wait
+            ) from None
+        except Exception as exc:
+            raise SourceError(self._describe(exc)) from None
+
+    # -- the poll ---------------------------------------------------------------------------
+
+    async def _poll(self, deadline: float) -> SentrySnapshot:
+        self._rate_remaining = None
+        ids = await self._project_ids(deadline)
+        shift = self._shift_start().astimezone(UTC)
+        now = self._clock()
+        unresolved: dict[str, int] = {}
+        for label, pid in ids.items():
+            _, headers = await self._get_list(
+                "/issues/",
+                self._issue_params([pid], UNRESOLVED, window=COUNT_WINDOW, limit=1),
+                deadline,
+            )
+            unresolved[label] = _hits(headers)
+        all_ids = list(ids.values())
+        new_rows = await self._walk(
+            self._issue_params(all_ids, NEW_24H, window=COUNT_WINDOW, sort="new"), deadline
+        )
+        new_24h = Counter(self._label_of(row) for row in new_rows)
+        if now - shift <= timedelta(hours=24):
+            shift_rows = [r for r in new_rows if (_when(r.get("firstSeen")) or now) >= shift]
+        else:
+            query = f"{UNRESOLVED} firstSeen:>={shift.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+            shift_rows = await self._walk(
+                self._issue_params(all_ids, query, window=COUNT_WINDOW, sort="new"), deadline
+            )
+        since_shift = Counter(self._label_of(row) for row in shift_rows)
+        top_rows, _ = await self._get_list(
+            "/issues/",
+            self._issue_params(
+                all_ids, UNRESOLVED, window=COUNT_WINDOW, sort=TOP_SORT, limit=self._config.top
+            ),
+            deadline,
+        )
+        return SentrySnapshot(
+            projects=tuple(
+                SentryProjectCounts(
+                    project=label,
+                    unresolved=unresolved[label],
+                    new_24h=new_24h[label],
+                    new_since_shift=since_shift[label],
+                )
+                for label in ids
+            ),
+            top=tuple(self._issue(row) for row in top_rows[: self._config.top]),
+            shift_start=shift,
+            rate_limit_remaining=self._rate_remaining,
+        )
+
+    def _issue_params(
+        self,
+        project_ids: list[str],
+        query: str,
+        *,
+        window: str,
+        sort: str = "date",
+        limit: int = PAGE_LIMIT,
+    ) -> list[tuple[str, str]]:
+        params = [("project", pid) for pid in project_ids]
+        if self._config.environment:
+            params.append(("environment", self._config.environment))
+        params += [
+            ("query", query),
+            ("statsPeriod", window),
+            ("groupStatsPeriod", ""),
+            ("sort", sort),
+            ("limit", str(limit)),
+        ]
+        return params
+
+    async def _project_ids(self, deadline: float) -> dict[str, str]:
+        """Configured entry -> numeric id, resolved once (slugs need a request)."""
+        if self._ids is not None:
+            return self._ids
+        entries = self._config.projects
+        slugs = {e for e in entries if not e.isdigit()}
+        by_slug: dict[str, str] = {}
+        if slugs:
+            cursor: str | None = None
+            for _ in range(MAX_PAGES):
+                params = [("per_page", str(PAGE_LIMIT))]
+                if cursor:
+                    params.append(("cursor", cursor))
+                rows, headers = await self._get_list("/projects/", params, deadline, link=False)
+                for row in rows:
+                    if isinstance(row, dict) and row.get("slug") in slugs:
+                        by_slug[str(row["slug"])] = str(row.get("id", ""))
+                if slugs <= by_slug.keys():
+                    break
+                cursor = _next_cursor(headers)
+                if cursor is None:
+                    break
+        ids: dict[str, str] = {}
+        for entry in entries:
+            pid = entry if entry.isdigit() else by_slug.get(entry, "")
+            if not pid.isdigit():
+                raise SourceError(
+                    f"404: unknown Sentry project {_clean(entry)!r} in org "
+                    f"{_clean(self._config.org)!r}"
+                )
+            ids[entry] = pid
+        self._ids = ids
+        self._labels = {pid: entry for entry, pid in ids.items()}
+        return ids
+
+    async def _walk(self, params: list[tuple[str, str]], deadline: float) -> list[dict[str, Any]]:
+        """Every row of a list, following ``Link`` while ``next`` has results."""
+        rows: dict[str, dict[str, Any]] = {}  # by id: a row can shift to the next page
+        seen: set[str] = set()
+        cursor: str | None = None
+        for _ in range(MAX_PAGES):
+            page_params = [*params, ("cursor", cursor)] if cursor else params
+            page, headers = await self._get_list("/issues/", page_params, deadline)
+            for row in page:
+                rows.setdefault(str(row.get("id", len(rows))), row)
+            cursor = _next_cursor(headers)
+            if cursor is None or cursor in seen:
+                break
+            seen.add(cursor)
+        return list(rows.values())
+
+    # -- HTTP -------------------------------------------------------------------------------
+
+    async def _get_list(
+        self,
+        suffix: str,
+        params: list[tuple[str, str]],
+        deadline: float,
+        *,
+        link: bool = True,
+    ) -> tuple[list[dict[str, Any]], httpx.Headers]:
+        """GET an org list endpoint, retrying 429s that fit the deadline; rows and headers."""
+        retries = 0
+        while True:
+            try:
+                return await self._get_once(self._org_path + suffix, params, link=link)
+            except _RateLimited as limited:
+                left = deadline - time.monotonic()
+                if retries >= MAX_RETRIES or limited.wait + 0.25 > left:
+                    raise
+                retries += 1
+                await asyncio.sleep(limited.wait)
+
+    async def _get_once(
+        self, path: str, params: list[tuple[str, str]], *, link: bool
+    ) -> tuple[list[dict[str, Any]], httpx.Headers]:
+        response = await self._client.get(path, params=tuple(params))
+        headers = response.headers
+        remaining = headers.get("X-Sentry-Rate-Limit-Remaining", "")
+        if remaining.strip().isdigit():
+            self._rate_remaining = int(remaining)
+        status = response.status_code
+        if status == 429:
+            raise _RateLimited(self._retry_wait(headers), _detail(response) or "rate limited")
+        if status != 200:
+            if status == 404:  # a renamed or deleted project: resolve slugs again next time
+                self._ids = None
+            raise SourceError(self._http_reason(response))
+        try:
+            body = json.loads(response.content)
+        except ValueError:
+            if _is_html(response):
+                raise SourceError(
+                    "Sentry returned an HTML page, not JSON (check base_url)"
+                ) from None
+            raise SourceError("Sentry returned invalid JSON") from None
+        if not isinstance(body, list):
+            raise SourceError("Sentry returned an unexpected answer (expected a list)")
+        if link and "Link" not in headers:
+            raise SourceError("Sentry response had no Link header (a proxy may have stripped it)")
+        return [row for row in body if isinstance(row, dict)], headers
+
+    def _retry_wait(self, headers: httpx.Headers) -> float:
+        """Seconds to wait after a 429: Retry-After, else the rate-limit reset, else 1."""
+        retry_after = headers.get("Retry-After", "").strip()
+        if retry_after:
+            try:
+                return max(float(retry_after), 0.0)
+            except ValueError:
+                pass
+            try:
+                when = email.utils.parsedate_to_datetime(retry_after)
+            except (TypeError, ValueError):
+                when = None
+            if when is not None and when.tzinfo is not None:
+                return max((when - self._clock()).total_seconds(), 0.0)
+        reset = headers.get("X-Sentry-Rate-Limit-Reset", "").strip()
+        try:
+            return max(float(reset) - self._clock().timestamp(), 0.0)
+        except ValueError:
+            return 1.0
+
+    def _http_reason(self, response: httpx.Response) -> str:
+        status = response.status_code
+        detail = _detail(response)
+        org = _clean(self._config.org)
+        if status == 401:
+            reason = "401 Unauthorized: the Sentry token is invalid or expired"
+        elif status == 403:
+            reason = (
+                "403 Forbidden: the token lacks event:read (org tokens sntrys_ cannot read issues)"
+            )
+        elif status == 404:
+            reason = f"404: unknown Sentry org {org!r} or project"
+        elif status == 400:
+            reason = "400 Bad Request"
+        elif 300 <= status < 400:
+            target = _origin(response.headers.get("Location", ""))
+            where = f" to {target}" if target else ""
+            return f"Sentry redirected{where} (check base_url)"
+        elif _is_html(response) or detail is None:
+            kind = "HTML error page" if _is_html(response) else "no details"
+            return f"Sentry returned {status} ({kind})"
+        else:
+            reason = f"Sentry returned {status}"
+        if detail:
+            reason += f": {self._scrub(detail)}" if status >= 500 else f" ({self._scrub(detail)})"
+        return reason
+
+    # -- parsing ----------------------------------------------------------------------------
+
+    def _label_of(self, row: dict[str, Any]) -> str:
+        project = row.get("project")
+        pid = str(project.get("id", "")) if isinstance(project, dict) else ""
+        return self._labels.get(pid, pid)
+
+    def _issue(self, row: dict[str, Any]) -> SentryIssue:
+        project = row.get("project")
+        slug = project.get("slug") if isinstance(project, dict) else None
+        permalink = row.get("permalink")
+        return SentryIssue(
+            id=str(row.get("id", "")),
+            short_id=str(row.get("shortId") or row.get("id", "")),
+            title=str(row.get("title") or ""),
+            culprit=str(row.get("culprit") or ""),
+            level=str(row.get("level") or "error"),
+            project=str(slug) if slug else self._label_of(row),
+            events=_int(row.get("count")),
+            users=_int(row.get("userCount")),
+            first_seen=_when(row.get("firstSeen")),
+            last_seen=_when(row.get("lastSeen")),
+            permalink=permalink if isinstance(permalink, str) and permalink else None,
+        )
+
+    # -- error text -------------------------------------------------------------------------
+
+    def _describe(self, exc: BaseException) -> str:
+        """A one-line reason for a transport error (no URL, no token)."""
+        host = _clean(httpx.URL(self._config.base_url).host or "Sentry")
+        chain = list(_chain(exc))
+
+        def find(kind: type[BaseException]) -> BaseException | None:
+            return next((e for e in chain if isinstance(e, kind)), None)
+
+        if (gai := find(socket.gaierror)) is not None:
+            reason = getattr(gai, "strerror", None) or "name resolution failed"
+            return f"DNS lookup failed for {host}: {self._scrub(str(reason))}"
+        if find(ConnectionRefusedError) is not None:
+            return f"cannot connect to Sentry at {host}: connection refused"
+        if (cert := find(ssl.SSLCertVerificationError)) is not None:
+            why = getattr(cert, "verify_message", None) or "certificate verify failed"
+            return f"TLS error talking to {host}: {self._scrub(str(why))}"
+        if find(ssl.SSLError) is not None:
+            return f"TLS error talking to {host}"
+        if isinstance(exc, httpx.RemoteProtocolError):
+            return f"Sentry at {host} sent an invalid HTTP response"
+        if isinstance(exc, httpx.ReadError | httpx.WriteError):
+            return f"connection to Sentry at {host} was lost"
+        if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+            return "invalid Sentry base_url (expected http:// or https://)"
+        if (os_error := find(OSError)) is not None and getattr(os_error, "strerror", None):
+            why = str(getattr(os_error, "strerror", ""))
+            return f"cannot connect to Sentry at {host}: {self._scrub(why)}"
+        return self._scrub(f"Sentry request failed: {type(exc).__name__}: {exc}")
+
+    def _scrub(self, text: str) -> str:
+        token = self._config.token.get_secret_value()
+        if len(token) >= 6:  # shorter "tokens" would blank out ordinary words
+            text = text.replace(token, "[redacted]")
+        return _clean(text)
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def _clean(text: str, limit: int = _MAX_DETAIL) -> str:
+    """One line, no control characters, at most ``limit`` characters."""
+    text = " ".join(_CONTROL.sub(" ", text).split())
+    # A URL's query string may carry secrets: keep only what precedes it.
+    text = re.sub(r"(https?://[^\s?#]*)\?\S*", r"\1", text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _detail(response: httpx.Response) -> str | None:
+    """Sentry's ``{"detail": "..."}`` text, if the body has one."""
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return None
+    if isinstance(body, dict) and isinstance(body.get("detail"), str | dict):
+        detail = body["detail"]
+        if isinstance(detail, dict):  # {"detail": {"code": ..., "message": ...}}
+            detail = detail.get("message")
+        return _clean(detail) if isinstance(detail, str) and detail.strip() else None
+    return None
+
+
+def _is_html(response: httpx.Response) -> bool:
+    if "html" in response.headers.get("Content-Type", "").lower():
+        return True
+    return response.content.lstrip()[:15].lower().startswith((b"<!doctype", b"<html"))
+
+
+def _origin(url: str) -> str:
+    try:
+        parsed = httpx.URL(url)
+    except Exception:
+        return ""
+    if not parsed.scheme or not parsed.host:
+        return ""
+    return _clean(f"{parsed.scheme}://{parsed.netloc.decode('ascii', 'replace')}")
+
+
+def _next_cursor(headers: httpx.Headers) -> str | None:
+    """The ``next`` cursor of a Sentry ``Link`` header when it has results, else ``None``."""
+    for match in _LINK.finditer(headers.get("Link", "")):
+        attrs = dict(_LINK_PARAM.findall(match.group(1)))
+        if attrs.get("rel") == "next":
+            if attrs.get("results") == "true" and attrs.get("cursor"):
+                return str(attrs["cursor"])
+            return None
+    return None
+
+
+def _hits(headers: httpx.Headers) -> int:
+    value = headers.get("X-Hits", "").strip()
+    if not value.isdigit():
+        raise SourceError("Sentry response had no X-Hits header (a proxy may have stripped it)")
+    return int(value)
+
+
+def _int(value: object) -> int:
+    """``count`` is a string, ``userCount`` an int; anything unreadable is 0."""
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
+
+
+def _when(value: object) -> datetime | None:
+    """An ISO-8601 timestamp as an aware UTC datetime (naive ones are taken as UTC)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc``, its causes and contexts, and exception-group members, each once."""
+    seen: set[int] = set()
+    stack = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        if isinstance(current, BaseExceptionGroup):
+            stack.extend(current.exceptions)
+        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
