@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
 
-__all__ = ["MIN_SECRET_LENGTH", "REDACTED", "redact_text", "redact_url"]
+__all__ = ["MIN_SECRET_LENGTH", "REDACTED", "redact_query", "redact_text", "redact_url"]
 
 REDACTED = "[redacted]"
 MIN_SECRET_LENGTH = 4
@@ -91,7 +91,7 @@ def redact_url(url: str) -> str:
         parts = urlsplit(url)
         netloc = parts.netloc.rpartition("@")[2]
         path = _redact_path(netloc, parts.path)
-        query = _redact_query(parts.query)
+        query = redact_query(parts.query)
         fragment = REDACTED if parts.fragment else ""
         result = urlunsplit((parts.scheme, netloc, path, query, fragment))
     except ValueError:
@@ -115,7 +115,11 @@ def _redact_path(netloc: str, path: str) -> str:
     return path
 
 
-def _redact_query(query: str) -> str:
+def redact_query(query: str) -> str:
+    """Return a query string (without ``?``) with every value replaced by ``[redacted]``.
+
+    ``token=abc&flag`` → ``token=[redacted]&[redacted]``.
+    """
     if not query:
         return ""
     out: list[str] = []
