@@ -20,7 +20,7 @@ from opsconsole.adapters.logging_setup import (
     uninstall_log_redaction,
 )
 from opsconsole.config.loader import loads_config
-from opsconsole.core.redact import REDACTED, redact_text, redact_url
+from opsconsole.core.redact import REDACTED, redact_query, redact_text, redact_url
 
 CANARY = "CANARYx7q9Zk2"
 
@@ -269,3 +269,16 @@ def test_install_is_idempotent() -> None:
         uninstall_log_redaction()
         logging.getLogger().removeHandler(handler)
     assert not any(isinstance(f, RedactingFilter) for f in logging.getLogger("httpx").filters)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", ""),
+        ("token=abc&project=api", "token=[redacted]&project=[redacted]"),
+        ("flag&&x=", "[redacted]&x=[redacted]"),
+    ],
+)
+def test_redact_query(query: str, expected: str) -> None:
+    """Breadcrumbs carry the query string on its own (``http.query``): every value goes."""
+    assert redact_query(query) == expected
