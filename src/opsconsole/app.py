@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Awaitable, Callable, Iterable
 
+from rich.text import Text
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from opsconsole.adapters.logging_setup import config_secrets
+from opsconsole.adapters.telemetry import TelemetryAppMixin
 from opsconsole.config.schema import Config
 from opsconsole.core.clock import Clock, system_clock
 from opsconsole.core.probe_state import overall_state
+from opsconsole.core.redact import redact_text
 from opsconsole.core.sources import SourceStatus
 from opsconsole.core.store import Store
 from opsconsole.engine import ProbeEngine, ProbeStatus, Runner
@@ -44,7 +49,7 @@ FOCUS_KEYS = ("health", *SOURCE_ORDER)
 FIRST_FRAME_BUDGET = 1.0  # seconds we wait for history before drawing without it
 
 
-class OpsConsoleApp(App[None]):
+class OpsConsoleApp(TelemetryAppMixin, App[None]):
     """The opsconsole dashboard."""
 
     CSS_PATH = "opsconsole.tcss"
@@ -83,6 +88,25 @@ class OpsConsoleApp(App[None]):
         self.runner: Runner | None = None
         self.engine: ProbeEngine | None = None
         self._health: HealthPane | None = None
+
+    crash_hint = "the full traceback is in the opsconsole log file"
+    """Shown after a crash; the CLI sets it to the log file's path."""
+
+    def _fatal_error(self) -> None:
+        """After an unhandled exception: one redacted line on the terminal, details in the log.
+
+        Textual's default prints a traceback with local variables, which can hold tokens.
+        """
+        error = sys.exc_info()[1]
+        log.error("opsconsole crashed", exc_info=error)
+        secrets = config_secrets(self.config)
+        summary = f"{type(error).__name__}: {error}" if error else "unknown error"
+        summary = redact_text(summary, secrets)
+        self.bell()
+        self._exit_renderables.append(
+            Text(f"opsconsole crashed: {summary}\n{self.crash_hint}", style="bold red")
+        )
+        self._close_messages_no_wait()
 
     def compose(self) -> ComposeResult:
         """Header; Health and Alerts on the left, the other sources on the right; footer.

@@ -133,30 +133,38 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _setup_file_logging() -> None:
-    """The TUI owns the terminal, so warnings go to a log file."""
+def _setup_file_logging(config: Config) -> Path | None:
+    """The TUI owns the terminal, so warnings go to a log file, with secrets redacted."""
+    from opsconsole.adapters.logging_setup import config_secrets, install_log_redaction
+
     state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    log_dir = state / "opsconsole"
+    log_file = state / "opsconsole" / "opsconsole.log"
     try:
-        log_dir.mkdir(parents=True, exist_ok=True)
+        log_file.parent.mkdir(parents=True, exist_ok=True)
         logging.basicConfig(
-            filename=log_dir / "opsconsole.log",
+            filename=log_file,
             level=logging.WARNING,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
     except OSError:
         logging.basicConfig(level=logging.CRITICAL)
+        install_log_redaction(config_secrets(config))
+        return None
+    install_log_redaction([*config_secrets(config), os.environ.get("OPSCONSOLE_SENTRY_DSN", "")])
+    return log_file
 
 
 def _run(args: argparse.Namespace, config: Config | None = None) -> int:
     from opsconsole.adapters.http_probe import ProbeRunner
     from opsconsole.adapters.sqlite_store import SqliteStore
+    from opsconsole.adapters.telemetry import flush_telemetry, init_telemetry
     from opsconsole.app import make_app
     from opsconsole.polling import build_sources
 
     config = config or _load(args)
     db = _db_path(args)
-    _setup_file_logging()
+    log_file = _setup_file_logging(config)
+    init_telemetry(config)
 
     async def open_store() -> SqliteStore:
         return await SqliteStore.open(db)
@@ -167,8 +175,13 @@ def _run(args: argparse.Namespace, config: Config | None = None) -> int:
         runner_factory=lambda: ProbeRunner(max_concurrency=config.max_concurrency),
         sources_factory=lambda: build_sources(config),
     )
-    app.run()
-    return EXIT_OK
+    if log_file is not None:
+        app.crash_hint = f"the full traceback is in {log_file}"
+    try:
+        app.run()
+    finally:
+        flush_telemetry(timeout=2)
+    return EXIT_OK if not app.return_code else EXIT_FAILED
 
 
 # -- check ------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from pathlib import Path
 from opsconsole.adapters.sqlite_store import SqliteStore
 from opsconsole.app import make_app
 from opsconsole.core.sources import SourceError
+from opsconsole.widgets.health_pane import HealthPane
 from opsconsole.widgets.source_pane import SourcePane
 
 from fakes import (
@@ -58,6 +59,7 @@ async def _refresh(pilot) -> None:
     await pilot.press("r")
     await pilot.app.workers.wait_for_complete()
     pilot.app.clear_notifications()  # the toast would hide the status page pane
+    pilot.app.query_one(HealthPane).flush()  # do not race the pane's 0.5 s flush timer
     await pilot.pause()
 
 

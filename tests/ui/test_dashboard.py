@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from rich.text import Text
 
 from opsconsole.adapters.sqlite_store import SqliteStore
@@ -149,3 +150,26 @@ async def test_untrusted_text_is_shown_literally(tmp_path: Path) -> None:
         assert cell.plain.startswith("[@click=app.quit]evil[/] ^[]52;")
         assert pane.get_cell(name, "detail").plain == "[red]boom[/red] ^[[2J"
         assert app.is_running
+
+
+async def test_a_crash_prints_one_redacted_line_not_locals(tmp_path: Path) -> None:
+    """Textual's default crash screen prints local variables; ours prints one redacted line."""
+    from fakes import sources_config
+
+    config = sources_config(sentry=True)  # its token is "t0ken-not-real"
+    app = make_app(config, store_factory=None, runner_factory=ScriptedRunner, poll=False)
+
+    def boom() -> None:
+        webhook = "https://hooks.slack.com/services/T000/B000/CANARYSECRET"
+        raise RuntimeError(f"could not post to {webhook} with t0ken-not-real")
+
+    printed: list[object] = []
+    app._print_error_renderables = lambda: printed.extend(app._exit_renderables)
+    with pytest.raises(RuntimeError):  # run_test re-raises the app's crash
+        async with app.run_test(size=(120, 30)) as pilot:
+            app.call_later(boom)
+            await pilot.pause()
+    assert app.return_code == 1
+    rendered = " ".join(str(r) for r in printed)
+    assert rendered.startswith("opsconsole crashed: RuntimeError: could not post to")
+    assert "CANARYSECRET" not in rendered and "t0ken-not-real" not in rendered
