@@ -197,7 +197,9 @@ class PromStack:
             self._prometheus = self._spawn_prometheus()
             deadline = time.monotonic() + self.ready_timeout
             if self._alertmanager is not None:
-                self._wait_ready("Alertmanager", self._alertmanager, self.alertmanager_url, deadline)
+                self._wait_ready(
+                    "Alertmanager", self._alertmanager, self.alertmanager_url, deadline
+                )
             self._wait_ready("Prometheus", self._prometheus, self.prometheus_url, deadline)
             if wait_for_targets:
                 self.wait_for_targets(deadline=deadline)
