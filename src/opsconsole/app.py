@@ -6,6 +6,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import timedelta
 
 from rich.text import Text
 from textual.app import App, ComposeResult, SystemCommand
@@ -74,8 +75,10 @@ class OpsConsoleApp(TelemetryAppMixin, App[None]):
         sources_factory: SourcesFactory | None = None,
         clock: Clock = system_clock,
         poll: bool = True,
+        pane_notes: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
+        self.pane_notes = pane_notes or {}
         self._sources_factory = sources_factory
         self.hub: SourceHub | None = None
         self.source_names = [n for n in SOURCE_ORDER if n in configured_sources(config)]
@@ -152,6 +155,10 @@ class OpsConsoleApp(TelemetryAppMixin, App[None]):
         self._health.show(self.engine.statuses())
         self._update_overall()
         self.set_interval(0.5, self._update_overall)
+        for pane in self.query(SourcePane):
+            if pane.source_name in self.pane_notes:
+                note = self.pane_notes[pane.source_name]
+                pane.apply(SourceStatus(pane.source_name, timedelta(0)).failed(note, self.clock()))
         if self._sources_factory is not None and self.source_names:
             sources = {k: v for k, v in self._sources_factory().items() if k in self.source_names}
             self.hub = SourceHub(
@@ -266,8 +273,13 @@ def make_app(
     sources_factory: SourcesFactory | None = None,
     clock: Clock = system_clock,
     poll: bool = True,
+    pane_notes: dict[str, str] | None = None,
 ) -> OpsConsoleApp:
-    """Build the app; tests pass fakes and a frozen clock through here."""
+    """Build the app; tests pass fakes and a frozen clock through here.
+
+    ``pane_notes`` maps a pane to a standing message shown instead of data (the demo uses
+    it to say how to install Prometheus when it is missing).
+    """
     return OpsConsoleApp(
         config,
         store_factory=store_factory,
@@ -275,6 +287,7 @@ def make_app(
         sources_factory=sources_factory,
         clock=clock,
         poll=poll,
+        pane_notes=pane_notes,
     )
 
 

@@ -65,6 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
     _common(check)
     check.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
 
+    status = sub.add_parser(
+        "status",
+        help="poll every configured source once and report",
+        description="Run every probe and poll Sentry, Prometheus, Alertmanager and the status "
+        "page once. Exit 0 when every source answered, 1 otherwise, 2 on a config error.",
+    )
+    _common(status)
+    status.add_argument("--json", action="store_true", help="print one JSON document")
+
     config = sub.add_parser(
         "config", help="work with checks.yaml", description="Work with checks.yaml."
     )
@@ -154,7 +163,12 @@ def _setup_file_logging(config: Config) -> Path | None:
     return log_file
 
 
-def _run(args: argparse.Namespace, config: Config | None = None) -> int:
+def _run(
+    args: argparse.Namespace,
+    config: Config | None = None,
+    *,
+    pane_notes: dict[str, str] | None = None,
+) -> int:
     from opsconsole.adapters.http_probe import ProbeRunner
     from opsconsole.adapters.sqlite_store import SqliteStore
     from opsconsole.adapters.telemetry import flush_telemetry, init_telemetry
@@ -173,7 +187,10 @@ def _run(args: argparse.Namespace, config: Config | None = None) -> int:
         config,
         store_factory=open_store,
         runner_factory=lambda: ProbeRunner(max_concurrency=config.max_concurrency),
-        sources_factory=lambda: build_sources(config),
+        sources_factory=lambda: {
+            k: v for k, v in build_sources(config).items() if k not in (pane_notes or {})
+        },
+        pane_notes=pane_notes,
     )
     if log_file is not None:
         app.crash_hint = f"the full traceback is in {log_file}"
@@ -226,28 +243,29 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from opsconsole.demo.api import DemoApi
-    from opsconsole.demo.config import write_demo_config
+    from opsconsole.demo.services import DemoServices
 
     # Presentation/test knobs: how long /health stays up and down, and the probe interval.
     env = os.environ
-    api = DemoApi(
+    services = DemoServices(
         healthy_for=float(env.get("OPSCONSOLE_DEMO_HEALTHY_SECONDS", "45")),
         unhealthy_for=float(env.get("OPSCONSOLE_DEMO_UNHEALTHY_SECONDS", "20")),
-    ).start()
-    try:
-        with tempfile.TemporaryDirectory(prefix="opsconsole-demo-") as tmp:
-            interval = env.get("OPSCONSOLE_DEMO_INTERVAL", "5s")
-            path = write_demo_config(Path(tmp), api.base_url, api.port, interval)
-            if args.serve:
-                print(f"demo API on {api.base_url}; config: {path}", flush=True)
-                try:
-                    threading.Event().wait()
-                except KeyboardInterrupt:
-                    return EXIT_OK
-            config = load_config(path)
-            if args.db is None:
-                args.db = Path(tmp) / "demo.db"
-            return _run(args, config)
-    finally:
-        api.stop()
+        interval=env.get("OPSCONSOLE_DEMO_INTERVAL", "5s"),
+        with_prometheus=env.get("OPSCONSOLE_DEMO_PROMETHEUS", "1") != "0",
+    )
+    if not args.serve:
+        print("starting the demo services…", flush=True)
+    with services.start(), tempfile.TemporaryDirectory(prefix="opsconsole-demo-") as tmp:
+        path = services.write_config(Path(tmp))
+        if args.serve:
+            print(f"demo services running; config: {path}", flush=True)
+            for pane, note in services.notes.items():
+                print(f"  {pane}: {note}", flush=True)
+            try:
+                threading.Event().wait()
+            except KeyboardInterrupt:
+                return EXIT_OK
+        config = load_config(path)
+        if args.db is None:
+            args.db = Path(tmp) / "demo.db"
+        return _run(args, config, pane_notes=services.notes)

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 
-def demo_config_text(base_url: str, port: int, interval: str = "5s") -> str:
-    """Return a checks.yaml probing the demo API at ``base_url``."""
+def demo_config_text(
+    base_url: str,
+    port: int,
+    interval: str = "5s",
+    *,
+    sentry: dict[str, object] | None = None,
+    statuspage_url: str | None = None,
+    prometheus_url: str | None = None,
+    alertmanager_url: str | None = None,
+) -> str:
+    """Return a checks.yaml probing the demo API at ``base_url`` (and the other demo sources)."""
     probes = [
         {
             "name": "API health",
@@ -43,18 +53,28 @@ def demo_config_text(base_url: str, port: int, interval: str = "5s") -> str:
         },
         {"name": "API port", "tcp": f"127.0.0.1:{port}", "conditions": ["[CONNECTED] == true"]},
     ]
-    config = {
+    config: dict[str, object] = {
         "service": "AI Governance API (demo)",
         "timezone": "UTC",
         "uptime_target": 99.5,
         "defaults": {"interval": interval, "failure_threshold": 2, "success_threshold": 2},
         "probes": probes,
     }
+    if sentry is not None:
+        config["sentry"] = sentry
+    if prometheus_url is not None:
+        config["prometheus"] = {"url": prometheus_url, "interval": "5s", "timeout": "4s"}
+    if alertmanager_url is not None:
+        config["alertmanager"] = {"url": alertmanager_url, "interval": "5s", "timeout": "4s"}
+    if statuspage_url is not None:
+        config["statuspage"] = {"url": statuspage_url}
     return yaml.safe_dump(config, sort_keys=False)
 
 
-def write_demo_config(directory: Path, base_url: str, port: int, interval: str = "5s") -> Path:
+def write_demo_config(
+    directory: Path, base_url: str, port: int, interval: str = "5s", **sources: Any
+) -> Path:
     """Write the demo config into ``directory`` and return its path."""
     path = directory / "checks.yaml"
-    path.write_text(demo_config_text(base_url, port, interval), encoding="utf-8")
+    path.write_text(demo_config_text(base_url, port, interval, **sources), encoding="utf-8")
     return path

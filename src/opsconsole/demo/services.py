@@ -1,0 +1,87 @@
+"""Everything ``opsconsole demo`` runs on 127.0.0.1: the demo API, a Sentry-compatible
+API, a status page, and (when installed) real Prometheus and Alertmanager."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from opsconsole.demo.api import DemoApi
+from opsconsole.demo.config import write_demo_config
+from opsconsole.demo.prom_stack import PromStack, PromStackError
+from opsconsole.demo.sentry_api import DEMO_TOKEN, SentryFake
+from opsconsole.demo.statuspage import DemoStatuspage
+
+SENTRY_TOKEN_ENV = "OPSCONSOLE_DEMO_SENTRY_TOKEN"
+
+
+@dataclass
+class DemoServices:
+    """Start with :meth:`start`, stop with :meth:`stop` (or use ``with``)."""
+
+    healthy_for: float = 45.0
+    unhealthy_for: float = 20.0
+    interval: str = "5s"
+    with_prometheus: bool = True
+    api: DemoApi | None = None
+    sentry: SentryFake | None = None
+    statuspage: DemoStatuspage | None = None
+    prom: PromStack | None = None
+    notes: dict[str, str] = field(default_factory=dict)
+    """Pane name -> why it has no data (e.g. how to install Prometheus)."""
+
+    def start(self) -> DemoServices:
+        """Start every service; Prometheus/Alertmanager only when installed."""
+        self.api = DemoApi(healthy_for=self.healthy_for, unhealthy_for=self.unhealthy_for).start()
+        self.sentry = SentryFake(live=True).start()
+        self.statuspage = DemoStatuspage(scenario="demo", api_url=self.api.base_url).start()
+        os.environ[SENTRY_TOKEN_ENV] = DEMO_TOKEN  # the config refers to it as ${...}
+        reason = PromStack.missing_reason() if self.with_prometheus else "disabled"
+        if reason is None:
+            try:
+                self.prom = PromStack([f"127.0.0.1:{self.api.port}"]).start(wait_for_targets=False)
+            except PromStackError as exc:
+                reason = f"Prometheus did not start: {exc}"
+                self.prom = None
+        if reason is not None:
+            self.notes = {"metrics": reason, "alerts": reason}
+        return self
+
+    def write_config(self, directory: Path) -> Path:
+        """Write the demo checks.yaml pointing at the running services."""
+        assert self.api is not None and self.sentry is not None and self.statuspage is not None
+        return write_demo_config(
+            directory,
+            self.api.base_url,
+            self.api.port,
+            self.interval,
+            sentry={
+                "base_url": self.sentry.base_url,
+                "org": "acme",
+                "projects": list(self.sentry.project_slugs),
+                "token": "${" + SENTRY_TOKEN_ENV + "}",
+                "interval": "15s",
+            },
+            statuspage_url=self.statuspage.base_url,
+            prometheus_url=self.prom.prometheus_url if self.prom else "http://127.0.0.1:9",
+            alertmanager_url=self.prom.alertmanager_url if self.prom else "http://127.0.0.1:9",
+        )
+
+    def stop(self) -> None:
+        """Stop everything that was started."""
+        for service in (self.prom, self.statuspage, self.sentry, self.api):
+            if service is not None:
+                service.stop()
+
+    def __enter__(self) -> DemoServices:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
