@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from opsconsole.config.types import Duration, FieldError
+from opsconsole.core.durations import format_duration
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -43,7 +44,9 @@ class _Source(BaseModel):
         interval: timedelta | None = getattr(self, "interval", None)
         timeout: timedelta | None = getattr(self, "timeout", None)
         if interval is not None and timeout is not None and timeout >= interval:
-            raise FieldError(("timeout",), "must be shorter than interval")
+            raise FieldError(
+                ("timeout",), f"must be shorter than interval ({format_duration(interval)})"
+            )
         return self
 
 

@@ -63,6 +63,7 @@ class DemoServices:
                 "projects": list(self.sentry.project_slugs),
                 "token": "${" + SENTRY_TOKEN_ENV + "}",
                 "interval": "15s",
+                "timeout": "10s",
             },
             statuspage_url=self.statuspage.base_url,
             prometheus_url=self.prom.prometheus_url if self.prom else "http://127.0.0.1:9",

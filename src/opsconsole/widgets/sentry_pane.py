@@ -46,7 +46,7 @@ class SentryPane(SourcePane):
         super().on_mount()
         table = self.query_one("#sentry-issues", DataTable)
         for label, key, width in (
-            ("Issue", "id", 10),
+            ("Issue", "id", 12),
             ("Level", "level", 7),
             ("Events", "events", 7),
             ("Users", "users", 5),
@@ -83,7 +83,7 @@ class SentryPane(SourcePane):
         for issue in data.top:
             self._issues[issue.id] = issue
             table.add_row(
-                Text(sanitize_terminal(issue.short_id, single_line=True, limit=12)),
+                Text(sanitize_terminal(issue.short_id, single_line=True, limit=14)),
                 Text(issue.level[:7], style=LEVEL_STYLE.get(issue.level, "")),
                 Text(f"{issue.events:,}", justify="right"),
                 Text(str(issue.users), justify="right"),
