@@ -69,7 +69,7 @@ def demo(tmp_path: Path) -> Iterator[Tmux]:
     exports = " ".join(f"{k}={v}" for k, v in env.items())
     command = f"env -u COLUMNS -u LINES {exports} {OPSCONSOLE} demo --db {tmp_path / 'demo.db'}"
     subprocess.run(
-        [tmux, "-L", socket, "new-session", "-d", "-s", "ops", "-x", "140", "-y", "45", command],
+        [tmux, "-L", socket, "new-session", "-d", "-s", "ops", "-x", "160", "-y", "48", command],
         check=True,
     )
     session = Tmux(tmux, socket, "ops")
@@ -107,3 +107,17 @@ def test_demo_keys_pause_help_quit(demo: Tmux) -> None:
     while demo.alive() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not demo.alive(), "opsconsole did not exit on q"
+
+
+def test_demo_shows_every_pane_live(demo: Tmux) -> None:
+    """The demo brings up Sentry, metrics (real Prometheus), alerts and the status page."""
+    if shutil.which("prometheus") is None and os.environ.get("CI") != "true":
+        pytest.skip("prometheus not installed")
+    screen = demo.wait_for(lambda s: "Unresolved" in s, 20, "the Sentry counts")
+    assert "New 24h" in screen
+    demo.wait_for(lambda s: "MINOR" in s and "degraded_performance" in s, 20, "the status page")
+    demo.wait_for(lambda s: "AlwaysFiringWatchdog" in s, 40, "the watchdog alert")
+    screen = demo.wait_for(
+        lambda s: "req/s" in _row(s, "request rate") and "updated" in s, 40, "metrics values"
+    )
+    assert "p95 latency" in screen and "5xx error rate" in screen
