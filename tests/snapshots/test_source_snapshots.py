@@ -9,6 +9,7 @@ from opsconsole.app import make_app
 from opsconsole.core.sources import SourceError
 from opsconsole.widgets.health_pane import HealthPane
 from opsconsole.widgets.source_pane import SourcePane
+from opsconsole.widgets.status_header import StatusHeader
 
 from fakes import (
     FakeSource,
@@ -59,7 +60,14 @@ async def _refresh(pilot) -> None:
     await pilot.press("r")
     await pilot.app.workers.wait_for_complete()
     pilot.app.clear_notifications()  # the toast would hide the status page pane
-    pilot.app.query_one(HealthPane).flush()  # do not race the pane's 0.5 s flush timer
+    await _settle(pilot)
+
+
+async def _settle(pilot) -> None:
+    """Apply what the 0.5 s / 1 s timers would, so the frame never races them."""
+    pilot.app.query_one(HealthPane).flush()
+    pilot.app._update_overall()
+    pilot.app.query_one(StatusHeader).refresh()
     await pilot.pause()
 
 
@@ -76,7 +84,7 @@ def test_sources_stale(snap_compare, tmp_path: Path) -> None:
         clock.advance(minutes=10)  # more than 3 intervals of every source
         for pane in pilot.app.query(SourcePane):
             pane._refresh_freshness()
-        await pilot.pause()
+        await _settle(pilot)
 
     assert snap_compare(_app(tmp_path, clock), terminal_size=SIZE, run_before=run_before)
 
