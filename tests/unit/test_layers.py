@@ -43,3 +43,14 @@ def test_core_imports_no_yaml() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_app_startup_imports_no_optional_heavyweights() -> None:
+    """Startup cost: sentry_sdk (no DSN), prometheus-api-client and requests load only on use."""
+    code = (
+        "import sys, opsconsole.app, opsconsole.cli\n"
+        "heavy = ('sentry_sdk', 'prometheus_api_client', 'requests', 'urllib3')\n"
+        "print(','.join(sorted(n for n in heavy if n in sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

@@ -19,15 +19,11 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Iterable, Mapping
+from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import sentry_sdk
-from sentry_sdk.integrations.argv import ArgvIntegration
-from sentry_sdk.integrations.httpx import HttpxIntegration
-from sentry_sdk.integrations.logging import LoggingIntegration
-from sentry_sdk.scrubber import DEFAULT_DENYLIST, DEFAULT_PII_DENYLIST, EventScrubber
 
 from opsconsole import __version__
 from opsconsole.adapters.logging_setup import config_secrets
@@ -86,7 +82,15 @@ EXTRA_DENYLIST = [
 ]
 """Key names blanked in addition to sentry-sdk's DEFAULT_DENYLIST (frame locals included)."""
 
-_DENYLIST = frozenset(k.lower() for k in DEFAULT_DENYLIST + DEFAULT_PII_DENYLIST + EXTRA_DENYLIST)
+
+@cache
+def _denylist() -> frozenset[str]:
+    # sentry_sdk is imported lazily: it costs ~60 ms of startup and is unused without a DSN.
+    from sentry_sdk.scrubber import DEFAULT_DENYLIST, DEFAULT_PII_DENYLIST
+
+    return frozenset(k.lower() for k in DEFAULT_DENYLIST + DEFAULT_PII_DENYLIST + EXTRA_DENYLIST)
+
+
 _QUERY_KEYS = frozenset({"http.query", "query_string", "query", "url.query"})
 _FRAGMENT_KEYS = frozenset({"http.fragment", "url.fragment"})
 _FILTERED = "[Filtered]"
@@ -115,6 +119,12 @@ def init_telemetry(
     if not dsn:
         return False
     _secrets = tuple(_with_dsn(config_secrets(config), dsn))
+    import sentry_sdk
+    from sentry_sdk.integrations.argv import ArgvIntegration
+    from sentry_sdk.integrations.httpx import HttpxIntegration
+    from sentry_sdk.integrations.logging import LoggingIntegration
+    from sentry_sdk.scrubber import DEFAULT_DENYLIST, EventScrubber
+
     try:
         sentry_sdk.init(
             dsn=dsn,
@@ -164,6 +174,9 @@ def _with_dsn(secrets: Iterable[str], dsn: str) -> list[str]:
 
 def telemetry_active() -> bool:
     """Whether crash reports are being sent (a client with a DSN is installed)."""
+    sentry_sdk = sys.modules.get("sentry_sdk")
+    if sentry_sdk is None:  # never imported: never initialised
+        return False
     client = sentry_sdk.get_client()
     return bool(client.is_active() and client.dsn)
 
@@ -179,6 +192,8 @@ def capture_exception(error: BaseException) -> str | None:
     inner = getattr(error, "error", None)
     if type(error).__name__ == "WorkerFailed" and isinstance(inner, BaseException):
         error = inner
+    import sentry_sdk
+
     try:
         return sentry_sdk.capture_exception(error)
     except Exception:  # telemetry must never take the console down
@@ -188,12 +203,16 @@ def capture_exception(error: BaseException) -> str | None:
 def flush_telemetry(timeout: float = 2.0) -> None:
     """Wait up to ``timeout`` seconds for queued reports to be sent (no-op when inactive)."""
     if telemetry_active():
+        import sentry_sdk
+
         sentry_sdk.get_client().flush(timeout=timeout)
 
 
 def shutdown_telemetry(timeout: float = 2.0) -> None:
     """Flush, close the client and uninstall it (tests; a clean exit)."""
     global _secrets
+    import sentry_sdk
+
     client = sentry_sdk.get_client()
     if client.is_active():
         client.close(timeout=timeout)
@@ -225,7 +244,7 @@ def _scrub(value: Any, depth: int) -> Any:
         out: dict[Any, Any] = {}
         for key, item in value.items():
             name = key.lower() if isinstance(key, str) else ""
-            if name in _DENYLIST and item not in (None, "", {}, []):
+            if name in _denylist() and item not in (None, "", {}, []):
                 out[_scrub(key, depth)] = _FILTERED
             elif name in _QUERY_KEYS and isinstance(item, str):
                 out[key] = redact_query(redact_text(item, _secrets))
