@@ -221,7 +221,8 @@ def test_unknown_key_without_close_match_lists_valid_keys() -> None:
     assert error("pagerduty: {key: x}\n") == (
         "checks.yaml:1: pagerduty: unknown key (expected one of: service, timezone, "
         "uptime_target, retention, max_concurrency, defaults, probes, shift, sentry, "
-        "prometheus, alertmanager, statuspage, telemetry)"
+        "prometheus, alertmanager, statuspage, telemetry, operator, team, sla, triage, "
+        "runbooks, email, tickets)"
     )
 
 

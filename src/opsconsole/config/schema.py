@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -33,6 +34,15 @@ from opsconsole.config.sources import (
     ShiftConfig,
     StatuspageConfig,
     TelemetryConfig,
+)
+from opsconsole.config.tickets import (
+    EmailConfig,
+    OperatorConfig,
+    RunbooksConfig,
+    SlaConfig,
+    TicketsConfig,
+    TriageConfig,
+    check_team,
 )
 from opsconsole.config.types import Duration, FieldError, describe_value, to_duration
 from opsconsole.core.conditions import Condition, ConditionSyntaxError, parse_condition
@@ -286,6 +296,13 @@ class Config(BaseModel):
     alertmanager: AlertmanagerConfig | None = None
     statuspage: StatuspageConfig | None = None
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
+    operator: OperatorConfig = Field(default_factory=OperatorConfig)
+    team: Annotated[tuple[str, ...], AfterValidator(check_team)] = ()
+    sla: SlaConfig = Field(default_factory=SlaConfig)
+    triage: TriageConfig = Field(default_factory=TriageConfig)
+    runbooks: RunbooksConfig = Field(default_factory=RunbooksConfig)
+    email: EmailConfig | None = None
+    tickets: TicketsConfig = Field(default_factory=TicketsConfig)
 
     @property
     def tz(self) -> ZoneInfo:
