@@ -115,3 +115,15 @@ def test_shift_start(now: str, starts: list[str], tz: str, expected: str) -> Non
     got = shift_start(datetime.fromisoformat(now), starts, ZoneInfo(tz))
     assert got == datetime.fromisoformat(expected)
     assert got.tzinfo is UTC
+
+
+def test_unquoted_times_are_read_as_written() -> None:
+    """YAML 1.1 reads 18:00 as the number 1080; shift starts must still work unquoted."""
+    config = loads_config("shift: {starts: [09:00, 18:00]}\n")
+    assert config.shift.starts == ("09:00", "18:00")
+
+
+def test_an_impossible_date_is_a_config_error_not_a_traceback() -> None:
+    assert error("service: 2025-02-30\n").startswith(
+        "checks.yaml:1: service: cannot read '2025-02-30'"
+    )

@@ -115,6 +115,9 @@ def load_config(path: Path, *, env: Mapping[str, str] | None = None) -> Config:
     return loads_config(text, source=str(path), env=env)
 
 
+_SEXAGESIMAL = re.compile(r"^[0-9]+(:[0-5]?[0-9])+$")
+
+
 def loads_config(
     text: str, *, source: str = CONFIG_NAME, env: Mapping[str, str] | None = None
 ) -> Config:
@@ -204,7 +207,16 @@ class _Document:
             return self._build_mapping(loader, node, path)
         if isinstance(node, SequenceNode):
             return [self._build(loader, item, (*path, i)) for i, item in enumerate(node.value)]
-        value = loader.construct_object(node, deep=True)
+        try:
+            value = loader.construct_object(node, deep=True)
+        except (ValueError, yaml.YAMLError) as exc:  # e.g. an unquoted 2025-02-30
+            raise self.error(path, f"cannot read {node.value!r}: {exc}") from None
+        if (
+            isinstance(node, ScalarNode)
+            and node.tag.endswith(":int")
+            and _SEXAGESIMAL.match(node.value)
+        ):
+            return node.value  # YAML 1.1 reads 18:00 as 1080; keep what was written
         if isinstance(value, str) and "$" in value:
             return self._expand(value, path)
         return value
