@@ -98,7 +98,8 @@ DEFAULT_QUERIES: tuple[MetricQuery, ...] = (
     ),
     MetricQuery(
         name="5xx error rate",
-        query='100 * sum(rate(http_requests_total{status=~"5.."}[5m])) '
+        # "or vector(0)": with no 5xx yet the series does not exist; show 0, not "no data"
+        query='100 * (sum(rate(http_requests_total{status=~"5.."}[5m])) or vector(0)) '
         "/ sum(rate(http_requests_total[5m]))",
         unit="%",
         warn=1,
@@ -106,7 +107,7 @@ DEFAULT_QUERIES: tuple[MetricQuery, ...] = (
     ),
     MetricQuery(
         name="429 rate",
-        query='100 * sum(rate(http_requests_total{status="429"}[5m])) '
+        query='100 * (sum(rate(http_requests_total{status="429"}[5m])) or vector(0)) '
         "/ sum(rate(http_requests_total[5m]))",
         unit="%",
         warn=2,
