@@ -48,7 +48,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from cryptography import x509
 
 from opsconsole import __version__
 from opsconsole.core.clock import Clock, system_clock
@@ -311,6 +310,8 @@ class ProbeRunner:
         if ssl_object is not None:
             der = ssl_object.getpeercert(binary_form=True)
             if der:
+                from cryptography import x509  # lazy: ~20 ms of startup, https only
+
                 cert = x509.load_der_x509_certificate(der)
                 remaining = cert.not_valid_after_utc - self._clock()
                 expires_ms = remaining.total_seconds() * 1000.0

@@ -761,8 +761,11 @@ class SqliteStore:
                     if db.in_transaction:
                         try:
                             await db.execute("ROLLBACK")
-                        except sqlite3.Error:
-                            log.warning("rollback failed", exc_info=True)
+                        except sqlite3.Error as rollback_error:
+                            # A COMMIT cancelled mid-flight still runs in aiosqlite's thread
+                            # before this ROLLBACK; then there is nothing to roll back.
+                            if "no transaction is active" not in str(rollback_error):
+                                log.warning("rollback failed", exc_info=True)
                     if isinstance(exc, sqlite3.Error):
                         raise StoreError(f"write failed: {_one_line(exc)}") from exc
                     raise

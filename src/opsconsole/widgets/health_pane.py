@@ -33,7 +33,7 @@ class HealthPane(DataTable[Text]):
     """Probe health table.
 
     Updates arrive as :class:`ProbeUpdated` messages; they are buffered and applied at
-    most twice a second, changing only the cells that changed (a poll of 500 probes is
+    most once a second, changing only the cells that changed (a poll of 500 probes is
     not 500 repaints).
     """
 
@@ -47,7 +47,7 @@ class HealthPane(DataTable[Text]):
         *,
         timezone: tzinfo,
         uptime_target: float,
-        flush_every: float = 0.5,
+        flush_every: float = 1.0,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
