@@ -1,0 +1,528 @@
+"""Move mail over the network: poll IMAP, send by SMTP, or drop replies into an outbox Maildir.
+
+The stdlib clients (``imaplib``, ``smtplib``) are blocking, so every operation runs in a
+worker thread through ``asyncio.to_thread`` and opens its own connection with a socket
+timeout; nothing is shared between calls, so a hung server can only stall its own call.
+
+Decisions worth knowing:
+
+* **Errors are one line** (:class:`MailTransportError`): what failed, against which
+  ``host:port``, and the server's sanitized answer. The password never appears: it is not
+  formatted into any message, and is scrubbed from server text as a backstop.
+* **No password over plain text**: a login without TLS is refused unless the host is a
+  loopback address (tests, local relays).
+* **IMAP** uses ``UID SEARCH UNSEEN``, then ``UID FETCH (RFC822.SIZE)`` to skip messages
+  over the size cap before downloading anything, then ``UID FETCH (BODY.PEEK[])`` in batches
+  so fetching never sets ``\\Seen``; :meth:`ImapPoller.mark_seen` does that once the caller
+  has stored the messages. Skipped messages are reported in :attr:`ImapPoller.skipped`.
+* **Outgoing headers are checked** for CR/LF before anything is sent or written (header
+  injection, CVE-2024-6923 is only fixed in newer CPython releases).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import imaplib
+import ipaddress
+import mailbox
+import re
+import smtplib
+import ssl
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from ssl import SSLContext
+
+from opsconsole.adapters.mail import MAX_MESSAGE_BYTES
+from opsconsole.core.text import sanitize_terminal
+
+__all__ = [
+    "ImapPoller",
+    "ImapSettings",
+    "MailTransportError",
+    "OutboxWriter",
+    "SmtpSender",
+    "SmtpSettings",
+    "build_reply",
+]
+
+_FETCH_BATCH = 20
+_STORE_BATCH = 200
+_MAX_ERROR_CHARS = 200
+_UID = re.compile(rb"UID (\d+)")
+_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+_MSG_ID = re.compile(r"<[^<>\s]+>")
+
+
+class MailTransportError(Exception):
+    """A mail server could not be reached or refused the operation (one line, no secrets)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImapSettings:
+    """Where and how to poll an IMAP mailbox.
+
+    Attributes:
+        host: Server name or address.
+        port: 993 for implicit TLS; 143 for STARTTLS or plain.
+        user: Login name.
+        password: Login password (from the environment; never shown in repr or errors).
+        folder: Mailbox to poll.
+        tls: Encrypt the connection (implicit TLS, or STARTTLS when ``starttls`` is set).
+        starttls: Upgrade a plain connection with STARTTLS instead of implicit TLS.
+        timeout: Socket timeout for every network operation (seconds).
+        ssl_context: Trust store and TLS settings (default: the system's; tests pass their CA).
+    """
+
+    host: str
+    port: int = 993
+    user: str
+    password: str = field(repr=False)
+    folder: str = "INBOX"
+    tls: bool = True
+    starttls: bool = False
+    timeout: float = 30
+    ssl_context: SSLContext | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SmtpSettings:
+    """Where and how to send mail.
+
+    Attributes:
+        host: Server name or address.
+        port: 587 for STARTTLS, 465 for implicit TLS (``ssl``), 25 for plain relays.
+        user: Login name, or None to send without AUTH.
+        password: Login password (never shown in repr or errors).
+        starttls: Require STARTTLS (the server must offer it; no silent downgrade).
+        ssl: Implicit TLS from the first byte (port 465); overrides ``starttls``.
+        from_address: Envelope sender.
+        timeout: Socket timeout for every network operation (seconds).
+        ssl_context: Trust store and TLS settings (default: the system's; tests pass their CA).
+    """
+
+    host: str
+    port: int = 587
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    starttls: bool = True
+    ssl: bool = False
+    from_address: str
+    timeout: float = 30
+    ssl_context: SSLContext | None = field(default=None, repr=False, compare=False)
+
+
+# -- IMAP -------------------------------------------------------------------------------------
+
+
+class ImapPoller:
+    """Fetches unseen messages from one IMAP folder without marking them seen.
+
+    Args:
+        settings: Server, credentials and folder.
+        max_bytes: Messages larger than this (by ``RFC822.SIZE``) are not downloaded.
+    """
+
+    def __init__(self, settings: ImapSettings, *, max_bytes: int = MAX_MESSAGE_BYTES) -> None:
+        self._settings = settings
+        self._max_bytes = max_bytes
+        self.skipped: list[tuple[str, str]] = []
+        """``(uid, reason)`` of unseen messages the last fetch did not download."""
+
+    async def fetch_unseen(self, limit: int = 200) -> list[tuple[str, bytes]]:
+        """Return ``(uid, raw message)`` for up to ``limit`` unseen messages, oldest first.
+
+        Messages over the size cap are left on the server unseen and listed in
+        :attr:`skipped` with a reason; the caller may report them and :meth:`mark_seen` them.
+
+        Raises:
+            MailTransportError: Connection, TLS, login or protocol failure.
+        """
+        return await asyncio.to_thread(self._fetch_unseen, limit)
+
+    async def mark_seen(self, uids: Sequence[str]) -> None:
+        """Set ``\\Seen`` on the given UIDs.
+
+        Raises:
+            MailTransportError: Connection, TLS, login or protocol failure.
+            ValueError: A UID is not a positive number.
+        """
+        clean = [str(uid).strip() for uid in uids]
+        if any(not uid.isdigit() or uid.startswith("0") for uid in clean):
+            raise ValueError("IMAP UIDs are positive numbers")
+        if clean:
+            await asyncio.to_thread(self._mark_seen, clean)
+
+    # -- blocking helpers (worker thread) ---------------------------------------------------
+
+    def _fetch_unseen(self, limit: int) -> list[tuple[str, bytes]]:
+        with self._session(readonly=True) as conn:
+            data = _check(conn.uid("SEARCH", "UNSEEN"), "UID SEARCH")
+            found = b" ".join(d for d in data if isinstance(d, bytes))
+            uids = [u.decode("ascii") for u in found.split()][:limit]
+            if not uids:
+                self.skipped = []
+                return []
+            sizes: dict[str, int] = {}
+            for batch in _batches(uids, _STORE_BATCH):
+                for item in _check(
+                    conn.uid("FETCH", ",".join(batch), "(RFC822.SIZE)"), "UID FETCH"
+                ):
+                    line = item[0] if isinstance(item, tuple) else item
+                    if not isinstance(line, bytes):
+                        continue
+                    uid_match, size_match = _UID.search(line), _SIZE.search(line)
+                    if uid_match and size_match:
+                        sizes[uid_match.group(1).decode()] = int(size_match.group(1))
+            skipped: list[tuple[str, str]] = []
+            wanted: list[str] = []
+            for uid in uids:
+                size = sizes.get(uid)
+                if size is None:
+                    continue  # expunged meanwhile
+                if size > self._max_bytes:
+                    skipped.append((uid, f"message is {_mb(size)} (limit {_mb(self._max_bytes)})"))
+                else:
+                    wanted.append(uid)
+            fetched: list[tuple[str, bytes]] = []
+            for batch in _batches(wanted, _FETCH_BATCH):
+                response = conn.uid("FETCH", ",".join(batch), "(UID BODY.PEEK[])")
+                got = _parse_fetch(_check(response, "UID FETCH"))
+                fetched.extend((uid, got[uid]) for uid in batch if uid in got)
+            self.skipped = skipped
+            return fetched
+
+    def _mark_seen(self, uids: list[str]) -> None:
+        with self._session(readonly=False) as conn:
+            for batch in _batches(uids, _STORE_BATCH):
+                response = conn.uid("STORE", ",".join(batch), "+FLAGS.SILENT", r"(\Seen)")
+                _check(response, "UID STORE")
+
+    @contextlib.contextmanager
+    def _session(self, *, readonly: bool) -> Iterator[imaplib.IMAP4]:
+        """Connect, log in and select the folder; always close the socket."""
+        s = self._settings
+        where = f"IMAP {s.host}:{s.port}"
+        if not s.tls and not _is_loopback(s.host):
+            raise MailTransportError(f"{where}: refusing to send the password without TLS")
+        conn: imaplib.IMAP4 | None = None
+        try:
+            context = s.ssl_context or ssl.create_default_context()
+            if s.tls and not s.starttls:
+                conn = imaplib.IMAP4_SSL(s.host, s.port, ssl_context=context, timeout=s.timeout)
+            else:
+                conn = imaplib.IMAP4(s.host, s.port, timeout=s.timeout)
+                if s.tls:
+                    conn.starttls(ssl_context=context)
+            conn.login(s.user, s.password)
+            typ, data = conn.select(_quote_mailbox(s.folder), readonly=readonly)
+            if typ != "OK":
+                raise MailTransportError(
+                    f"{where}: cannot open folder {s.folder!r}: {_server_text(data, s.password)}"
+                )
+            yield conn
+        except MailTransportError:
+            raise
+        except imaplib.IMAP4.error as exc:
+            raise MailTransportError(_imap_reason(where, exc, s.password)) from None
+        except (OSError, EOFError) as exc:
+            raise MailTransportError(f"{where}: {_os_reason(exc)}") from None
+        finally:
+            if conn is not None:
+                _close_imap(conn)
+
+
+def _close_imap(conn: imaplib.IMAP4) -> None:
+    try:
+        if conn.state == "SELECTED":
+            conn.close()
+        conn.logout()
+    except Exception:
+        with contextlib.suppress(Exception):
+            conn.shutdown()
+
+
+def _check(response: tuple[str, list[object]], what: str) -> list[object]:
+    typ, data = response
+    if typ != "OK":
+        raise imaplib.IMAP4.error(f"{what} failed: {_server_text(data, None)}")
+    return data
+
+
+def _parse_fetch(data: list[object]) -> dict[str, bytes]:
+    """Map UID → literal from an ``imaplib`` FETCH response (UID may follow the literal)."""
+    out: dict[str, bytes] = {}
+    pending: bytes | None = None
+    for item in data:
+        if isinstance(item, tuple) and len(item) == 2:
+            prefix, literal = item
+            uid = _UID.search(prefix) if isinstance(prefix, bytes) else None
+            if uid and isinstance(literal, bytes):
+                out[uid.group(1).decode()] = literal
+                pending = None
+            elif isinstance(literal, bytes):
+                pending = literal
+        elif isinstance(item, bytes) and pending is not None:
+            uid = _UID.search(item)
+            if uid:
+                out[uid.group(1).decode()] = pending
+            pending = None
+    return out
+
+
+def _quote_mailbox(name: str) -> str:
+    if re.fullmatch(r"[A-Za-z0-9_./-]+", name):
+        return name
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _batches(items: list[str], size: int) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _imap_reason(where: str, exc: Exception, password: str | None) -> str:
+    text = _server_text([exc.args[0] if exc.args else ""], password)
+    if "AUTHENTICATIONFAILED" in text.upper() or "LOGIN" in text.upper():
+        return f"{where}: login failed ({text})"
+    return f"{where}: {text}"
+
+
+# -- SMTP -------------------------------------------------------------------------------------
+
+
+class SmtpSender:
+    """Sends messages through one SMTP server, a fresh connection per message.
+
+    Args:
+        settings: Server, TLS mode, credentials and envelope sender.
+    """
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self._settings = settings
+
+    async def send(self, message: EmailMessage) -> None:
+        """Deliver ``message`` to its To/Cc/Bcc recipients.
+
+        Raises:
+            MailTransportError: A header holds a line break, the connection, TLS or login
+                failed, or the server refused the sender or every recipient.
+        """
+        _check_outgoing(message)
+        await asyncio.to_thread(self._send, message)
+
+    def _send(self, message: EmailMessage) -> None:
+        s = self._settings
+        where = f"SMTP {s.host}:{s.port}"
+        encrypted = s.ssl or s.starttls
+        if s.user and not encrypted and not _is_loopback(s.host):
+            raise MailTransportError(f"{where}: refusing to send the password without TLS")
+        context = s.ssl_context or ssl.create_default_context()
+        client: smtplib.SMTP | None = None
+        try:
+            if s.ssl:
+                client = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
+            else:
+                client = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            client.ehlo()
+            if s.starttls and not s.ssl:
+                client.starttls(context=context)
+                client.ehlo()
+            if s.user:
+                client.login(s.user, s.password or "")
+            refused = client.send_message(message, from_addr=s.from_address)
+            if refused:
+                rejected = ", ".join(sorted(refused))[:100]
+                raise MailTransportError(f"{where}: some recipients were refused: {rejected}")
+        except MailTransportError:
+            raise
+        except smtplib.SMTPNotSupportedError:
+            raise MailTransportError(f"{where}: the server does not offer STARTTLS") from None
+        except smtplib.SMTPAuthenticationError as exc:
+            text = _server_text([exc.smtp_error], s.password)
+            raise MailTransportError(f"{where}: login failed ({exc.smtp_code} {text})") from None
+        except smtplib.SMTPResponseException as exc:
+            text = _server_text([exc.smtp_error], s.password)
+            raise MailTransportError(f"{where}: {exc.smtp_code} {text}") from None
+        except smtplib.SMTPRecipientsRefused as exc:
+            rejected = ", ".join(sorted(exc.recipients))[:100]
+            raise MailTransportError(f"{where}: every recipient was refused: {rejected}") from None
+        except smtplib.SMTPException as exc:
+            text = _server_text([str(exc)], s.password)
+            raise MailTransportError(f"{where}: {text or type(exc).__name__}") from None
+        except (OSError, EOFError) as exc:
+            raise MailTransportError(f"{where}: {_os_reason(exc)}") from None
+        finally:
+            if client is not None:
+                try:
+                    client.quit()
+                except Exception:
+                    with contextlib.suppress(Exception):
+                        client.close()
+
+
+# -- outbox -----------------------------------------------------------------------------------
+
+
+class OutboxWriter:
+    """Writes outgoing messages into a Maildir instead of sending them (no SMTP configured).
+
+    Args:
+        path: The Maildir; created (with ``cur``/``new``/``tmp``) when missing.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = Path(path)
+
+    async def send(self, message: EmailMessage) -> Path:
+        """Write ``message`` into ``new/`` and return the file's path.
+
+        Raises:
+            MailTransportError: A header holds a line break, or the Maildir cannot be written.
+        """
+        _check_outgoing(message)
+        return await asyncio.to_thread(self._write, message)
+
+    def _write(self, message: EmailMessage) -> Path:
+        try:
+            box = mailbox.Maildir(self._path, factory=None, create=True)
+            key = box.add(message)
+        except (OSError, mailbox.Error) as exc:
+            raise MailTransportError(f"outbox {self._path}: {_os_reason(exc)}") from None
+        return self._path / "new" / key
+
+
+# -- building replies ---------------------------------------------------------------------------
+
+
+def build_reply(
+    *,
+    from_address: str,
+    to_name: str,
+    to_address: str,
+    subject: str,
+    body: str,
+    in_reply_to: str | None,
+    references: Sequence[str],
+    message_id_domain: str,
+    auto: bool = False,
+    now: datetime | None = None,
+) -> EmailMessage:
+    """Build a plain-text reply that threads under the customer's message.
+
+    ``Subject`` is cut to its first line and gets ``Re: `` when answering a message and
+    not already there. ``References`` is ``references`` followed by ``in_reply_to`` (when
+    not already last), as RFC 5322 §3.6.4 describes.
+
+    Args:
+        from_address: The support address (``From``).
+        to_name: The customer's display name (quoted as needed; may be empty).
+        to_address: The customer's addr-spec.
+        subject: The subject; only its first line is used.
+        body: The text body (UTF-8).
+        in_reply_to: The Message-ID being answered, or None for a fresh message.
+        references: The answered message's own References.
+        message_id_domain: Right-hand side of the generated Message-ID.
+        auto: Mark as ``Auto-Submitted: auto-replied`` (RFC 3834; the §3.1 acknowledgement).
+        now: The ``Date`` (default: the current time, UTC).
+
+    Raises:
+        ValueError: A header value contains CR, LF or NUL, or an address/id is malformed.
+    """
+    for label, value in (
+        ("from_address", from_address),
+        ("to_name", to_name),
+        ("to_address", to_address),
+        ("in_reply_to", in_reply_to or ""),
+        ("message_id_domain", message_id_domain),
+        *(("references", r) for r in references),
+    ):
+        if any(ch in value for ch in "\r\n\x00"):
+            raise ValueError(f"{label} contains a line break or NUL")
+    if not re.fullmatch(r"[A-Za-z0-9.-]+", message_id_domain):
+        raise ValueError("message_id_domain must be a host name")
+    thread = [r.strip() for r in references]
+    if in_reply_to and (not thread or thread[-1] != in_reply_to.strip()):
+        thread.append(in_reply_to.strip())
+    for msg_id in thread:
+        if not _MSG_ID.fullmatch(msg_id):
+            raise ValueError("message ids must look like <id@domain>")
+    line = (subject.splitlines() or [""])[0].replace("\x00", "").strip()
+    if in_reply_to and not line.lower().startswith("re:"):
+        line = f"Re: {line}"
+
+    message = EmailMessage()
+    message["From"] = from_address
+    message["To"] = Address(display_name=to_name, addr_spec=to_address)
+    message["Subject"] = line
+    message["Date"] = format_datetime((now or datetime.now(UTC)).astimezone(UTC))
+    message["Message-ID"] = make_msgid(domain=message_id_domain)
+    if in_reply_to:
+        message["In-Reply-To"] = in_reply_to.strip()
+    if thread:
+        message["References"] = " ".join(thread)
+    if auto:
+        message["Auto-Submitted"] = "auto-replied"
+    message.set_content(body.replace("\x00", ""))
+    return message
+
+
+# -- shared helpers ------------------------------------------------------------------------------
+
+
+def _check_outgoing(message: EmailMessage) -> None:
+    """Refuse messages whose decoded header values hold a line break (header injection)."""
+    for name, value in message.items():
+        if any(ch in str(value) for ch in "\r\n"):
+            raise MailTransportError(f"refusing to send: header {name!r} contains a line break")
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _server_text(data: Sequence[object], password: str | None) -> str:
+    """One sanitized line of server text, with the password scrubbed as a backstop."""
+    parts = []
+    for item in data:
+        if isinstance(item, tuple):
+            item = item[0]
+        if isinstance(item, bytes):
+            item = item.decode("utf-8", "replace")
+        if item:
+            parts.append(str(item))
+    text = " ".join(parts)
+    if text.startswith(("b'", 'b"')) and text.endswith(("'", '"')):
+        text = text[2:-1]  # imaplib formats server answers as bytes reprs
+    if password:
+        text = text.replace(password, "***")
+    return sanitize_terminal(text, single_line=True, limit=_MAX_ERROR_CHARS).strip()
+
+
+def _os_reason(exc: BaseException) -> str:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate not trusted ({exc.verify_message})"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS failed ({exc.reason or type(exc).__name__})"
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, EOFError):
+        return "connection closed by the server"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return type(exc).__name__
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB"
