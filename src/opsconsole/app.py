@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import App, ComposeResult, SystemCommand
@@ -24,6 +26,7 @@ from opsconsole.core.redact import redact_text
 from opsconsole.core.sources import SourceStatus
 from opsconsole.core.store import Store
 from opsconsole.engine import ProbeEngine, ProbeStatus, Runner
+from opsconsole.evidence import escalation_evidence, runbook_evidence
 from opsconsole.messages import ProbeUpdated, SourceUpdated
 from opsconsole.polling import SOURCE_ORDER, Source, SourceHub
 from opsconsole.screens.help import HelpScreen
@@ -34,6 +37,11 @@ from opsconsole.widgets.sentry_pane import SentryPane
 from opsconsole.widgets.source_pane import SourcePane
 from opsconsole.widgets.status_header import StatusHeader
 from opsconsole.widgets.statuspage_pane import StatusPagePane
+from opsconsole.widgets.ticket_queue_pane import TicketQueuePane
+
+if TYPE_CHECKING:
+    from opsconsole.core.templates import Evidence
+    from opsconsole.tickets.service import TicketService
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +66,7 @@ class OpsConsoleApp(TelemetryAppMixin, App[None]):
     BINDINGS = [
         Binding("p", "toggle_pause", "Pause/Resume"),
         Binding("r", "refresh_now", "Re-run probes"),
+        Binding("t", "tickets", "Tickets"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
         *[
@@ -91,6 +100,8 @@ class OpsConsoleApp(TelemetryAppMixin, App[None]):
         self.runner: Runner | None = None
         self.engine: ProbeEngine | None = None
         self._health: HealthPane | None = None
+        self.ticket_service: TicketService | None = None
+        self._background: list[asyncio.Task[None]] = []
 
     crash_hint = "the full traceback is in the opsconsole log file"
     """Shown after a crash; the CLI sets it to the log file's path."""
@@ -123,6 +134,7 @@ class OpsConsoleApp(TelemetryAppMixin, App[None]):
                 yield HealthPane(
                     timezone=self.config.tz, uptime_target=self.config.uptime_target, id="health"
                 )
+                yield TicketQueuePane()
                 if "alerts" in self.source_names:
                     yield AlertsPane(clock=self.clock, timezone=self.config.tz)
             if right:
@@ -151,6 +163,12 @@ class OpsConsoleApp(TelemetryAppMixin, App[None]):
             await asyncio.wait_for(self.engine.load_history(), FIRST_FRAME_BUDGET)
         except TimeoutError:
             log.warning("history took longer than %ss; drawing without it", FIRST_FRAME_BUDGET)
+        try:
+            await self._start_tickets()
+        except Exception as exc:  # the dashboard must come up even if the queue cannot
+            log.exception("ticket queue unavailable")
+            self.ticket_service = None
+            self.query_one(StatusHeader).note = f"tickets unavailable: {exc}"
         self._health = self.query_one(HealthPane)
         self._health.show(self.engine.statuses())
         self._update_overall()
@@ -165,12 +183,78 @@ class OpsConsoleApp(TelemetryAppMixin, App[None]):
                 self.config, sources, clock=self.clock, listener=self._on_source_status
             )
         if self.poll:
+            # After the first frame: the first probe builds httpx's TLS context (~35 ms).
+            self.call_after_refresh(self._start_polling)
+
+    async def _start_polling(self) -> None:
+        if self.engine is not None:
             await self.engine.start()
-            if self.hub is not None:
-                self.hub.start()
+        if self.hub is not None:
+            self.hub.start()
+
+    async def _start_tickets(self) -> None:
+        """The ticket service needs a store that keeps tickets; mail intake needs ``email``."""
+        if self.store is None or not hasattr(self.store, "create_ticket"):
+            return
+        from opsconsole.tickets import service
+        from opsconsole.tickets.runtime import SlaWatcher, make_sender
+
+        self.ticket_service = service.TicketService(
+            self.store,  # type: ignore[arg-type]
+            self.config,
+            clock=self.clock,
+            sender=make_sender(self.config),
+            listener=lambda _ticket: self._tickets_changed(),
+        )
+        await self.query_one(TicketQueuePane).reload()
+        if not self.poll:
+            return
+        self._sla_watcher = SlaWatcher(self.ticket_service)
+        self.set_interval(5.0, self._watch_sla)
+        email = self.config.email
+        if email is not None and (email.maildir is not None or email.imap is not None):
+            from opsconsole.tickets.intake import MailboxPoller
+
+            poller = MailboxPoller(self.ticket_service, self.config)
+            self.mail_poller = poller
+            interval = email.poll_interval.total_seconds()
+            self._background.append(asyncio.create_task(poller.run(interval)))
+
+    def _tickets_changed(self) -> None:
+        """A ticket was created or changed: refresh the queue and any open ticket screen."""
+        self.query_one(TicketQueuePane).run_worker(
+            self.query_one(TicketQueuePane).reload(), group="queue", exclusive=True
+        )
+
+    async def _watch_sla(self) -> None:
+        """Bell and a notification when a ticket turns at risk or breached."""
+        watcher = getattr(self, "_sla_watcher", None)
+        if watcher is None:
+            return
+        try:
+            alerts = await watcher.check()
+        except Exception:
+            log.exception("SLA watcher failed")
+            return
+        for alert in alerts:
+            self.bell()
+            word = "BREACHED" if alert.state.value == "breached" else "AT RISK"
+            subject = redact_text(alert.subject)[:80]
+            self.notify(
+                f"#{alert.number} {word}: {alert.label}\n{subject}",
+                title="SLA",
+                severity="error" if word == "BREACHED" else "warning",
+                timeout=15,
+                markup=False,
+            )
 
     async def on_unmount(self) -> None:
         """Stop polling and release sockets and the database."""
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if self.hub is not None:
             await self.hub.stop()
         if self.engine is not None:
@@ -241,6 +325,23 @@ class OpsConsoleApp(TelemetryAppMixin, App[None]):
         else:
             self.notify(f"{name} is not configured in checks.yaml", severity="warning")
 
+    def action_tickets(self) -> None:
+        """Open the Tickets screen."""
+        if self.ticket_service is None:
+            self.notify("Tickets need the history database", severity="warning")
+            return
+        from opsconsole.screens.tickets import TicketsScreen
+
+        self.push_screen(TicketsScreen())
+
+    def escalation_evidence(self) -> Evidence:
+        """Current probe states and Sentry counts for the §5 escalation block."""
+        return escalation_evidence(self.engine, self.hub)
+
+    def runbook_evidence(self, key: str) -> str | None:
+        """Live evidence for a runbook step (``probe:<name>``, ``sentry``, ``statuspage``)."""
+        return runbook_evidence(key, self.engine, self.hub)
+
     def action_help(self) -> None:
         """Show the key bindings."""
         if not isinstance(self.screen, HelpScreen):
@@ -256,6 +357,7 @@ class OpsConsoleApp(TelemetryAppMixin, App[None]):
             "Re-run probes now", "Run every probe immediately", self.action_refresh_now
         )
         yield SystemCommand("Show key bindings", "The help screen", self.action_help)
+        yield SystemCommand("Open the ticket queue", "Key t", self.action_tickets)
         for n, name in enumerate(FOCUS_KEYS, start=1):
             if name == "health" or name in self.source_names:
                 yield SystemCommand(

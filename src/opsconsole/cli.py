@@ -65,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(check)
     check.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
 
+    from opsconsole import cli_tickets
+
+    cli_tickets.add_parser(sub, _common)
+
     status = sub.add_parser(
         "status",
         help="poll every configured source once and report",
@@ -110,6 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args)
         if args.command == "status":
             return _status(args)
+        if args.command == "tickets":
+            from opsconsole import cli_tickets
+
+            return cli_tickets.run(args, _load_or_default(args), _db_path(args))
         if args.command == "config":
             return _validate(args)
         if args.command == "demo":
@@ -127,6 +135,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _load(args: argparse.Namespace) -> Config:
     return load_config(find_config(args.config))
+
+
+def _load_or_default(args: argparse.Namespace) -> Config:
+    """The config, or the defaults when none exists (ticket commands work without one)."""
+    try:
+        path = find_config(args.config)
+    except ConfigError:
+        if args.config is not None:
+            raise
+        return Config()
+    return load_config(path)
 
 
 def _db_path(args: argparse.Namespace) -> Path:
@@ -252,6 +271,7 @@ def _demo(args: argparse.Namespace) -> int:
         unhealthy_for=float(env.get("OPSCONSOLE_DEMO_UNHEALTHY_SECONDS", "20")),
         interval=env.get("OPSCONSOLE_DEMO_INTERVAL", "5s"),
         with_prometheus=env.get("OPSCONSOLE_DEMO_PROMETHEUS", "1") != "0",
+        mail_every=float(env.get("OPSCONSOLE_DEMO_MAIL_SECONDS", "40")),
     )
     if not args.serve:
         print("starting the demo services…", flush=True)
@@ -268,4 +288,20 @@ def _demo(args: argparse.Namespace) -> int:
         config = load_config(path)
         if args.db is None:
             args.db = Path(tmp) / "demo.db"
+        asyncio.run(_seed_demo_queue(args.db, config))
         return _run(args, config, pane_notes=services.notes)
+
+
+async def _seed_demo_queue(db: Path, config: Config) -> None:
+    """Give the demo a realistic queue (only into an empty database)."""
+    from opsconsole.adapters.sqlite_store import SqliteStore
+    from opsconsole.core.clock import system_clock
+    from opsconsole.core.store import TicketQuery
+    from opsconsole.demo.mailbox import seed_queue
+
+    store = await SqliteStore.open(db)
+    try:
+        if await store.count_tickets(TicketQuery()) == 0:
+            await seed_queue(store, config, system_clock())
+    finally:
+        await store.close()

@@ -10,6 +10,7 @@ from types import TracebackType
 
 from opsconsole.demo.api import DemoApi
 from opsconsole.demo.config import write_demo_config
+from opsconsole.demo.mailbox import MailDropper
 from opsconsole.demo.prom_stack import PromStack, PromStackError
 from opsconsole.demo.sentry_api import DEMO_TOKEN, SentryFake
 from opsconsole.demo.statuspage import DemoStatuspage
@@ -25,10 +26,12 @@ class DemoServices:
     unhealthy_for: float = 20.0
     interval: str = "5s"
     with_prometheus: bool = True
+    mail_every: float = 40.0
     api: DemoApi | None = None
     sentry: SentryFake | None = None
     statuspage: DemoStatuspage | None = None
     prom: PromStack | None = None
+    mail: MailDropper | None = None
     notes: dict[str, str] = field(default_factory=dict)
     """Pane name -> why it has no data (e.g. how to install Prometheus)."""
 
@@ -50,8 +53,11 @@ class DemoServices:
         return self
 
     def write_config(self, directory: Path) -> Path:
-        """Write the demo checks.yaml pointing at the running services."""
+        """Write the demo checks.yaml pointing at the running services, and start the
+        mail that arrives in its support Maildir."""
         assert self.api is not None and self.sentry is not None and self.statuspage is not None
+        maildir = directory / "support-maildir"
+        self.mail = MailDropper(maildir, every=self.mail_every).start()
         return write_demo_config(
             directory,
             self.api.base_url,
@@ -68,11 +74,16 @@ class DemoServices:
             statuspage_url=self.statuspage.base_url,
             prometheus_url=self.prom.prometheus_url if self.prom else "http://127.0.0.1:9",
             alertmanager_url=self.prom.alertmanager_url if self.prom else "http://127.0.0.1:9",
+            email={
+                "maildir": str(maildir),
+                "outbox": str(directory / "outbox"),
+                "poll_interval": "3s",
+            },
         )
 
     def stop(self) -> None:
         """Stop everything that was started."""
-        for service in (self.prom, self.statuspage, self.sentry, self.api):
+        for service in (self.mail, self.prom, self.statuspage, self.sentry, self.api):
             if service is not None:
                 service.stop()
 

@@ -11,11 +11,19 @@ from textual.widgets import Static
 
 KEYS: tuple[tuple[str, str], ...] = (
     ("p", "Pause / resume polling"),
-    ("r", "Re-run every probe now"),
-    ("↑ ↓ / j k", "Move in the Health table"),
+    ("r", "Re-run every probe and poll every source now"),
+    ("t", "Tickets: the whole queue"),
+    ("1 – 5", "Focus Health, Sentry, Metrics, Alerts, Status page"),
+    ("↑ ↓ / j k", "Move in a table"),
+    ("enter", "Details of a Sentry issue or metric (c copy, o open)"),
     ("ctrl+p", "Command palette (every action is there)"),
     ("?", "This help"),
     ("q", "Quit"),
+)
+TICKET_KEYS: tuple[tuple[str, str], ...] = (
+    ("/", "Filter on text (subject, requester, #number)"),
+    ("v f m o", "Filter severity · status · mine/unassigned · sort"),
+    ("[ ]", "Previous / next page"),
 )
 
 
@@ -30,7 +38,14 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         """One line per binding."""
-        lines = [Content.assemble((f"{key:>10}", "bold $accent"), "  ", text) for key, text in KEYS]
+        from opsconsole.screens.ticket_actions import TRIAGE_HELP
+
+        def line(key: str, text: str) -> Content:
+            return Content.assemble((f"{key:>10}", "bold $accent"), "  ", text)
+
+        lines = [line(k, t) for k, t in KEYS]
+        lines.append(Content.styled("\nOn the Tickets screen and a ticket", "bold"))
+        lines += [line(k, t) for k, t in (*TICKET_KEYS, *TRIAGE_HELP)]
         with Vertical(id="help-box"):
             yield Static(Content("Keys"), id="help-title")
             yield Static(Content("\n").join(lines), id="help-keys")

@@ -1,0 +1,145 @@
+"""``opsconsole tickets import PATH`` and ``opsconsole tickets list``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from opsconsole.config.schema import Config
+from opsconsole.core.sla_view import sla_clock
+from opsconsole.core.store import TicketQuery
+from opsconsole.core.text import sanitize_terminal
+from opsconsole.core.tickets import Status, Ticket
+
+
+def add_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    """Register ``tickets import`` and ``tickets list``."""
+    tickets = sub.add_parser("tickets", help="the support ticket queue", description="Tickets.")
+    actions = tickets.add_subparsers(dest="tickets_command", metavar="ACTION", required=True)
+    imp = actions.add_parser(
+        "import",
+        help="import a Maildir, an mbox, or .eml files",
+        description="Import mail into the queue. Idempotent by Message-ID. Prints counts of "
+        "imported, threaded, duplicate, rejected and ignored messages; exits non-zero only when "
+        "PATH is unreadable.",
+    )
+    imp.add_argument("path", type=Path, help="a Maildir, an mbox file, a .eml file or a directory")
+    imp.add_argument("-v", "--verbose", action="store_true", help="one line per message")
+    common(imp)
+    lst = actions.add_parser(
+        "list", help="list tickets", description="List tickets, most urgent first."
+    )
+    lst.add_argument("--json", action="store_true", help="print a JSON array")
+    lst.add_argument(
+        "--status",
+        choices=[s.value for s in Status] + ["all", "open"],
+        default="open",
+        help="which tickets (default: open ones)",
+    )
+    lst.add_argument("--limit", type=int, default=1000, help="at most this many (default 1000)")
+    common(lst)
+
+
+def run(args: argparse.Namespace, config: Config, db: Path) -> int:
+    """Dispatch ``tickets …``."""
+    if args.tickets_command == "import":
+        return asyncio.run(_import(args, config, db))
+    return asyncio.run(_list(args, config, db))
+
+
+async def _open(config: Config, db: Path) -> Any:
+    from opsconsole.adapters.sqlite_store import SqliteStore
+    from opsconsole.tickets.runtime import make_sender
+    from opsconsole.tickets.service import TicketService
+
+    store = await SqliteStore.open(db)
+    return store, TicketService(store, config, sender=make_sender(config))
+
+
+async def _import(args: argparse.Namespace, config: Config, db: Path) -> int:
+    from opsconsole.adapters.mail import MailSourceError
+    from opsconsole.tickets.intake import import_path
+
+    store, service = await _open(config, db)
+    try:
+        report = await import_path(service, args.path)
+    except MailSourceError as exc:
+        print(f"opsconsole: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await store.close()
+    for result in report.results:
+        if args.verbose or result.outcome == "rejected":
+            where = f"#{result.number}" if result.number else ""
+            reason = sanitize_terminal(result.reason, single_line=True, limit=160)
+            source = sanitize_terminal(result.source, single_line=True, limit=80)
+            print(f"{result.outcome:<9} {source} {where} {reason}".rstrip())
+    print(report.summary())
+    return 0
+
+
+def ticket_json(ticket: Ticket, service: Any) -> dict[str, Any]:
+    """The ``tickets list --json`` object."""
+    sla = service.sla(ticket)
+    label, state = sla_clock(sla, ticket)
+    return {
+        "id": ticket.number,
+        "subject": ticket.subject,
+        "requester": {
+            "name": ticket.requester.name,
+            "address": ticket.requester.address,
+            "company": ticket.requester.company,
+        },
+        "received_at": ticket.received_at.isoformat(),
+        "category": ticket.category.value,
+        "severity": ticket.severity.value,
+        "status": ticket.status.value,
+        "assignee": ticket.assignee,
+        "level": ticket.level.value,
+        "response_due": sla.response.due.isoformat() if sla.response.due else None,
+        "resolution_due": sla.resolution.due.isoformat() if sla.resolution.due else None,
+        "sla_state": state.value,
+        "sla": label,
+        "first_response_at": _iso(ticket.first_response_at),
+        "resolved_at": _iso(ticket.resolved_at),
+        "triage_rule": ticket.triage_rule,
+        "tags": list(ticket.tags),
+    }
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+async def _list(args: argparse.Namespace, config: Config, db: Path) -> int:
+    store, service = await _open(config, db)
+    try:
+        if args.status == "open":
+            query = TicketQuery(open_only=True, limit=args.limit)
+        elif args.status == "all":
+            query = TicketQuery(limit=args.limit)
+        else:
+            query = TicketQuery(statuses=frozenset({Status(args.status)}), limit=args.limit)
+        tickets = await store.list_tickets(query)
+    finally:
+        await store.close()
+    if args.json:
+        print(json.dumps([ticket_json(t, service) for t in tickets], indent=2))
+        return 0
+    print(f"{'#':<6} {'SEV':<8} {'CATEGORY':<9} {'STATUS':<16} {'SLA':<28} SUBJECT")
+    for t in tickets:
+        label, _ = sla_clock(service.sla(t), t)
+        subject = sanitize_terminal(t.subject, single_line=True, limit=70)
+        print(
+            f"#{t.number:<5} {t.severity.value:<8} {t.category.value:<9} "
+            f"{t.status.value:<16} {label:<28} {subject}"
+        )
+    return 0

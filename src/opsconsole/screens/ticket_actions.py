@@ -1,0 +1,207 @@
+"""Keyboard triage shared by the Tickets screen and the ticket screen (k9s-style keys)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from textual.binding import Binding
+from textual.screen import Screen
+
+from opsconsole.core.templates import TEMPLATES
+from opsconsole.core.text import sanitize_terminal
+from opsconsole.core.tickets import Category, Level, Severity, Status, Ticket
+from opsconsole.screens.ticket_dialogs import ComposeResultData, EditorScreen, PickScreen
+
+if TYPE_CHECKING:
+    from opsconsole.tickets.service import TicketService
+
+TRIAGE_BINDINGS = [
+    Binding("1", "severity('critical')", "Critical", show=False),
+    Binding("2", "severity('high')", "High", show=False),
+    Binding("3", "severity('medium')", "Medium", show=False),
+    Binding("4", "severity('low')", "Low", show=False),
+    Binding("c", "category", "Category"),
+    Binding("a", "assign", "Assign"),
+    Binding("s", "status", "Status"),
+    Binding("n", "note", "Note"),
+    Binding("r", "reply", "Reply"),
+    Binding("e", "escalate", "Escalate"),
+    Binding("x", "resolve", "Resolve"),
+]
+TRIAGE_HELP: tuple[tuple[str, str], ...] = (
+    ("enter", "Open the ticket"),
+    ("1 2 3 4", "Severity: critical, high, medium, low"),
+    ("c", "Category"),
+    ("a", "Assign to me, or pick someone"),
+    ("s", "Status"),
+    ("n", "Internal note"),
+    ("r", "Reply with a guide §6 template (ctrl+s sends)"),
+    ("e", "Escalate to L2 / L3 with the §5 info block"),
+    ("x", "Resolve"),
+)
+STATUS_CHOICES = [
+    (Status.NEW, "new"),
+    (Status.OPEN, "open"),
+    (Status.PENDING_CUSTOMER, "pending customer (pauses the SLA)"),
+    (Status.ESCALATED, "escalated"),
+    (Status.RESOLVED, "resolved"),
+    (Status.CLOSED, "closed"),
+]
+
+
+class TicketActions(Screen[Any]):
+    """Mixin-like base: subclasses say which ticket is current and how to refresh."""
+
+    def current_number(self) -> int | None:
+        """The ticket the keys act on (subclasses)."""
+        return None
+
+    async def refresh_tickets(self) -> None:
+        """Reload what the screen shows (subclasses)."""
+
+    @property
+    def service(self) -> TicketService | None:
+        """The app's ticket service (None when tickets are unavailable)."""
+        return getattr(self.app, "ticket_service", None)
+
+    async def _run(
+        self, what: str, call: Callable[[TicketService, int], Awaitable[object]]
+    ) -> None:
+        service, number = self.service, self.current_number()
+        if service is None or number is None:
+            self.notify("No ticket selected", severity="warning")
+            return
+        try:
+            await call(service, number)
+        except Exception as exc:  # SMTP refused, store error...: say so, keep going
+            reason = sanitize_terminal(str(exc), single_line=True, limit=200)
+            self.notify(f"#{number}: could not {what}: {reason}", severity="error", timeout=10)
+            return
+        await self.refresh_tickets()
+        self.notify(f"#{number}: {what}")
+
+    async def action_severity(self, value: str) -> None:
+        """Set the severity (1–4)."""
+        severity = Severity(value)
+        await self._run(f"severity {value}", lambda s, n: s.set_severity(n, severity))
+
+    def action_category(self) -> None:
+        """Pick a category."""
+        options = [(c.value, c.value) for c in Category]
+        self._pick("Category", options, self._category_chosen)
+
+    async def _category_chosen(self, value: str) -> None:
+        await self._run(f"category {value}", lambda s, n: s.set_category(n, Category(value)))
+
+    def action_assign(self) -> None:
+        """Assign to me, someone on the team, or nobody."""
+        service = self.service
+        if service is None:
+            return
+        me = service.operator.name
+        options = [(me, f"me ({me})")]
+        options += [(name, name) for name in service.config.team if name != me]
+        options.append(("", "unassigned"))
+        self._pick("Assign to", options, self._assignee_chosen)
+
+    async def _assignee_chosen(self, value: str) -> None:
+        label = value or "unassigned"
+        await self._run(f"assigned to {label}", lambda s, n: s.assign(n, value or None))
+
+    def action_status(self) -> None:
+        """Pick a status."""
+        self._pick("Status", [(s.value, label) for s, label in STATUS_CHOICES], self._status_chosen)
+
+    async def _status_chosen(self, value: str) -> None:
+        await self._run(f"status {value}", lambda s, n: s.set_status(n, Status(value)))
+
+    async def action_resolve(self) -> None:
+        """Resolve (stops the resolution clock)."""
+        await self._run("resolved", lambda s, n: s.resolve(n))
+
+    async def action_note(self) -> None:
+        """Write an internal note."""
+        if self.current_number() is None:
+            return
+        editor = EditorScreen(
+            "Internal note", drafts={"note": ("", "")}, with_subject=False, submit_label="save"
+        )
+
+        async def done(result: ComposeResultData | None) -> None:
+            if result is not None:
+                await self._run("note added", lambda s, n: s.add_note(n, result.body))
+
+        self.app.push_screen(editor, done)
+
+    async def action_reply(self) -> None:
+        """Reply with one of the guide's templates, edited in a TextArea."""
+        ticket = await self._ticket()
+        if ticket is None or self.service is None:
+            return
+        service = self.service
+        drafts = {key: service.draft_reply(ticket, key) for key in TEMPLATES}
+        labels = {key: template.title for key, template in TEMPLATES.items()}
+        editor = EditorScreen(f"Reply to #{ticket.number}", drafts=drafts, labels=labels)
+
+        async def done(result: ComposeResultData | None) -> None:
+            if result is not None:
+                await self._run("reply sent", lambda s, n: s.reply(n, result.subject, result.body))
+
+        self.app.push_screen(editor, done)
+
+    async def action_escalate(self) -> None:
+        """Escalate to L2 engineering or L3 on-call with the guide's §5 info block."""
+        ticket = await self._ticket()
+        if ticket is None or self.service is None:
+            return
+        service = self.service
+        evidence_of = getattr(self.app, "escalation_evidence", None)
+        evidence = evidence_of() if evidence_of else None
+        from opsconsole.core.templates import Evidence
+
+        evidence = evidence or Evidence(probes=(), sentry=None, links=())
+        drafts = {
+            level.value: service.draft_escalation(ticket, level, evidence)
+            for level in (Level.L2, Level.L3)
+        }
+        labels = {
+            "L2": f"L2 engineering ({service.escalation_address(Level.L2)})",
+            "L3": f"L3 on-call ({service.escalation_address(Level.L3)})",
+        }
+        editor = EditorScreen(f"Escalate #{ticket.number}", drafts=drafts, labels=labels)
+
+        async def done(result: ComposeResultData | None) -> None:
+            if result is None or result.choice is None:
+                return
+            level = Level(result.choice)
+            self.app.copy_to_clipboard(result.body)
+            await self._run(
+                f"escalated to {level.value} (copied to clipboard)",
+                lambda s, n: s.escalate(n, level, result.subject, result.body),
+            )
+
+        self.app.push_screen(editor, done)
+
+    async def _ticket(self) -> Ticket | None:
+        number, service = self.current_number(), self.service
+        if number is None or service is None:
+            self.notify("No ticket selected", severity="warning")
+            return None
+        return await service.store.get_ticket(number)
+
+    def _pick(
+        self,
+        title: str,
+        options: list[tuple[str, str]],
+        then: Callable[[str], Awaitable[None]],
+    ) -> None:
+        if self.current_number() is None:
+            self.notify("No ticket selected", severity="warning")
+            return
+
+        async def chosen(value: str | None) -> None:
+            if value is not None:
+                await then(value)
+
+        self.app.push_screen(PickScreen(title, options), chosen)

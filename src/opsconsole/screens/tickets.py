@@ -1,0 +1,252 @@
+"""The Tickets screen: the whole queue, paged from SQL, with live SLA countdowns."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Literal
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.content import Content
+from textual.widgets import DataTable, Footer, Input, Static
+
+from opsconsole.core.store import TicketQuery
+from opsconsole.core.tickets import Severity, Status, Ticket
+from opsconsole.screens.ticket_actions import TRIAGE_BINDINGS, TicketActions
+from opsconsole.widgets.ticket_cells import (
+    STATUS_LABEL,
+    age,
+    plain,
+    requester_cell,
+    severity_cell,
+    sla_cell,
+)
+
+SortKey = Literal["due", "received", "severity", "number"]
+PAGE = 100
+COLUMNS = (
+    ("#", "number", 6),
+    ("Sev", "severity", 4),
+    ("Category", "category", 8),
+    ("Subject", "subject", None),
+    ("Requester", "requester", 22),
+    ("Age", "age", 4),
+    ("SLA", "sla", 28),
+    ("Assignee", "assignee", 12),
+    ("Status", "status", 9),
+)
+SEVERITY_CYCLE: tuple[frozenset[Severity], ...] = (
+    frozenset(),
+    *(frozenset({s}) for s in Severity),
+)
+STATUS_CYCLE: tuple[tuple[str, frozenset[Status], bool], ...] = (
+    ("open", frozenset(), True),
+    ("all", frozenset(), False),
+    *((s.value, frozenset({s}), False) for s in Status),
+)
+OWNER_CYCLE = ("all", "mine", "unassigned")
+SORTS: tuple[SortKey, ...] = ("due", "received", "severity", "number")
+
+
+class TicketsScreen(TicketActions):
+    """All tickets: ``/`` text filter, ``v`` severity, ``f`` status, ``m`` mine/unassigned,
+    ``o`` sort, ``[``/``]`` pages; triage keys act on the highlighted row."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("v", "cycle_severity", "Severity filter"),
+        Binding("f", "cycle_status", "Status filter"),
+        Binding("m", "cycle_owner", "Mine"),
+        Binding("o", "cycle_sort", "Sort"),
+        Binding("right_square_bracket", "page(1)", "Next page", key_display="]"),
+        Binding("left_square_bracket", "page(-1)", "Prev page", key_display="["),
+        *TRIAGE_BINDINGS,
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="tickets-screen")
+        self.query_state = TicketQuery(open_only=True, limit=PAGE)
+        self._severity_index = 0
+        self._status_index = 0
+        self._owner_index = 0
+        self._sort_index = 0
+        self.total = 0
+        self.rows: list[Ticket] = []
+
+    def compose(self) -> ComposeResult:
+        """Filter input, status line, table, footer."""
+        yield Input(placeholder="filter: subject, requester, #number", id="ticket-filter")
+        yield Static("", id="tickets-status")
+        table: DataTable[Text] = DataTable(
+            id="tickets-table", cursor_type="row", zebra_stripes=True
+        )
+        yield table
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        """Columns, first page, and the one-second countdown tick."""
+        table = self.query_one("#tickets-table", DataTable)
+        for label, key, width in COLUMNS:
+            table.add_column(label, key=key, width=width)
+        self.query_one("#ticket-filter", Input).display = False
+        await self.refresh_tickets()
+        table.focus()
+        self.set_interval(1.0, self.tick)
+
+    # -- data -------------------------------------------------------------------------
+
+    async def refresh_tickets(self) -> None:
+        """Reload the current page from the store (never more than one page)."""
+        service = self.service
+        if service is None:
+            return
+        store = service.store
+        current = self.current_number()  # before the rows change under the cursor
+        self.total = await store.count_tickets(self.query_state)
+        if self.query_state.offset >= max(self.total, 1):
+            self.query_state = replace(self.query_state, offset=0)
+        self.rows = await store.list_tickets(self.query_state)
+        table = self.query_one("#tickets-table", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        now = service.clock()
+        for ticket in self.rows:
+            sla = service.sla(ticket, now)
+            table.add_row(
+                Text(f"#{ticket.number}"),
+                severity_cell(ticket.severity),
+                Text(ticket.category.value),
+                plain(ticket.subject, 120),
+                requester_cell(ticket),
+                Text(age(ticket.received_at, now)),
+                sla_cell(sla, ticket),
+                plain(ticket.assignee or "—", 14),
+                Text(STATUS_LABEL[ticket.status]),
+                key=str(ticket.number),
+            )
+        if self.rows:
+            # Stay on the same ticket when a triage change re-sorts the queue.
+            numbers = [t.number for t in self.rows]
+            row = numbers.index(current) if current in numbers else min(cursor, len(numbers) - 1)
+            table.move_cursor(row=row)
+        self._update_status()
+
+    def tick(self) -> None:
+        """Refresh the countdown and age cells of the visible rows only."""
+        service = self.service
+        if service is None or not self.rows:
+            return
+        table = self.query_one("#tickets-table", DataTable)
+        first = int(table.scroll_offset.y)
+        last = min(first + table.size.height, len(self.rows))
+        now = service.clock()
+        for index in range(first, last):
+            ticket = self.rows[index]
+            key = str(ticket.number)
+            table.update_cell(key, "sla", sla_cell(service.sla(ticket, now), ticket))
+            table.update_cell(key, "age", Text(age(ticket.received_at, now)))
+
+    def _update_status(self) -> None:
+        q = self.query_state
+        start = q.offset + 1 if self.total else 0
+        end = min(q.offset + len(self.rows), self.total)
+        severity = ",".join(sorted(s.value for s in q.severities)) or "any"
+        status = STATUS_CYCLE[self._status_index][0]
+        parts: list[str | tuple[str, str]] = [
+            (f"Tickets {start}–{end} of {self.total:,}", "bold"),
+            f"   status {status} · severity {severity} · {OWNER_CYCLE[self._owner_index]}",
+            f" · sort {q.sort}",
+        ]
+        if q.text:
+            parts.append(" · filter ")
+            parts.append((q.text, "bold $accent"))
+        self.query_one("#tickets-status", Static).update(Content.assemble(*parts))
+
+    def current_number(self) -> int | None:
+        """The highlighted row's ticket number."""
+        return self._number_at(self.query_one("#tickets-table", DataTable).cursor_row)
+
+    def _number_at(self, row: int) -> int | None:
+        if not self.rows or row < 0 or row >= len(self.rows):
+            return None
+        return self.rows[row].number
+
+    # -- keys -------------------------------------------------------------------------
+
+    @on(DataTable.RowSelected, "#tickets-table")
+    def _open(self, event: DataTable.RowSelected) -> None:
+        from opsconsole.screens.ticket_detail import TicketScreen
+
+        number = self.current_number()
+        if number is not None:
+            self.app.push_screen(TicketScreen(number))
+
+    def action_back(self) -> None:
+        """Close the filter, or go back to the dashboard."""
+        box = self.query_one("#ticket-filter", Input)
+        if box.display and box.has_focus:
+            box.display = False
+            self.query_one("#tickets-table", DataTable).focus()
+            return
+        self.app.pop_screen()
+
+    def action_filter(self) -> None:
+        """Show and focus the text filter."""
+        box = self.query_one("#ticket-filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#ticket-filter")
+    async def _filter_changed(self, event: Input.Changed) -> None:
+        self.query_state = replace(self.query_state, text=event.value.strip(), offset=0)
+        await self.refresh_tickets()
+
+    @on(Input.Submitted, "#ticket-filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        self.query_one("#tickets-table", DataTable).focus()
+
+    async def action_cycle_severity(self) -> None:
+        """any → critical → high → medium → low."""
+        self._severity_index = (self._severity_index + 1) % len(SEVERITY_CYCLE)
+        severities = SEVERITY_CYCLE[self._severity_index]
+        self.query_state = replace(self.query_state, severities=severities, offset=0)
+        await self.refresh_tickets()
+
+    async def action_cycle_status(self) -> None:
+        """open → all → each status."""
+        self._status_index = (self._status_index + 1) % len(STATUS_CYCLE)
+        _, statuses, open_only = STATUS_CYCLE[self._status_index]
+        self.query_state = replace(
+            self.query_state, statuses=statuses, open_only=open_only, offset=0
+        )
+        await self.refresh_tickets()
+
+    async def action_cycle_owner(self) -> None:
+        """all → mine → unassigned."""
+        self._owner_index = (self._owner_index + 1) % len(OWNER_CYCLE)
+        owner = OWNER_CYCLE[self._owner_index]
+        me = self.service.operator.name if self.service else None
+        self.query_state = replace(
+            self.query_state,
+            assignee=me if owner == "mine" else None,
+            unassigned=owner == "unassigned",
+            offset=0,
+        )
+        await self.refresh_tickets()
+
+    async def action_cycle_sort(self) -> None:
+        """time-to-breach → received → severity → number."""
+        self._sort_index = (self._sort_index + 1) % len(SORTS)
+        self.query_state = replace(self.query_state, sort=SORTS[self._sort_index], offset=0)
+        await self.refresh_tickets()
+
+    async def action_page(self, step: int) -> None:
+        """Next or previous page of rows."""
+        offset = self.query_state.offset + step * PAGE
+        if offset < 0 or offset >= self.total:
+            return
+        self.query_state = replace(self.query_state, offset=offset)
+        await self.refresh_tickets()

@@ -1,0 +1,1 @@
+"""Ticket workflow services (engine layer): intake, triage, replies, escalation."""

@@ -1,0 +1,94 @@
+"""Runtime pieces of the ticket queue: the outgoing mail transport and the SLA watcher."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from opsconsole.config.schema import Config
+from opsconsole.core.sla import SlaState
+from opsconsole.core.sla_view import sla_clock
+from opsconsole.core.store import TicketQuery
+from opsconsole.tickets.service import MailSender, TicketService
+
+WATCH_LIMIT = 500
+
+
+def make_sender(config: Config) -> MailSender:
+    """SMTP when ``email.smtp`` is configured, else the outbox Maildir."""
+    from opsconsole.adapters.mail_transport import OutboxWriter, SmtpSender, SmtpSettings
+    from opsconsole.config.tickets import default_outbox
+
+    email = config.email
+    if email is not None and email.smtp is not None:
+        smtp = email.smtp
+        return SmtpSender(
+            SmtpSettings(
+                host=smtp.host,
+                port=smtp.port,
+                user=smtp.user,
+                password=smtp.password.get_secret_value() if smtp.password else None,
+                starttls=smtp.starttls,
+                ssl=smtp.ssl,
+                from_address=email.from_address,
+            )
+        )
+    return OutboxWriter(email.outbox if email is not None else default_outbox())
+
+
+def imap_settings(config: Config) -> object | None:
+    """ImapSettings for ``email.imap`` (None when not configured)."""
+    from opsconsole.adapters.mail_transport import ImapSettings
+
+    email = config.email
+    if email is None or email.imap is None:
+        return None
+    imap = email.imap
+    return ImapSettings(
+        host=imap.host,
+        port=imap.port,
+        user=imap.user,
+        password=imap.password.get_secret_value(),
+        folder=imap.folder,
+        tls=imap.tls,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SlaAlert:
+    """A ticket whose SLA just turned at risk or breached."""
+
+    number: int
+    subject: str
+    state: SlaState
+    label: str
+
+
+@dataclass
+class SlaWatcher:
+    """Remembers each open ticket's SLA state and reports the ones that got worse."""
+
+    service: TicketService
+    known: dict[int, SlaState] = field(default_factory=dict)
+
+    async def check(self, now: datetime | None = None) -> list[SlaAlert]:
+        """Alerts for tickets that turned at risk or breached since the last check.
+
+        The first check only records states (no alert storm at startup for tickets that
+        were already late); tickets are read most-urgent first, so at-risk ones are in the
+        first page.
+        """
+        now = now or self.service.clock()
+        first = not self.known
+        tickets = await self.service.store.list_tickets(
+            TicketQuery(open_only=True, limit=WATCH_LIMIT)
+        )
+        alerts: list[SlaAlert] = []
+        for ticket in tickets:
+            label, state = sla_clock(self.service.sla(ticket, now), ticket)
+            before = self.known.get(ticket.number)
+            self.known[ticket.number] = state
+            worse = state in (SlaState.AT_RISK, SlaState.BREACHED) and before != state
+            if worse and not first and before is not SlaState.BREACHED:
+                alerts.append(SlaAlert(ticket.number, ticket.subject, state, label))
+        return alerts

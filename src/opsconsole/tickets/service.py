@@ -1,0 +1,411 @@
+"""Every ticket write goes through :class:`TicketService`.
+
+It keeps the derived fields right on each change — the SLA pauses while a ticket is pending
+on the customer, ``first_response_at`` at the first human reply, ``resolved_at``, and the
+stored ``next_due`` the queue sorts by — and it records every change in the audit trail
+(the store does that per field).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from email.message import EmailMessage
+from typing import Literal, Protocol
+
+from opsconsole.config.schema import Config
+from opsconsole.core.clock import Clock, system_clock
+from opsconsole.core.durations import format_duration
+from opsconsole.core.runbooks import Runbook, match_runbook
+from opsconsole.core.sla import SlaPolicy, SlaStatus, evaluate, next_deadline
+from opsconsole.core.store import TicketStore
+from opsconsole.core.templates import (
+    ACKNOWLEDGEMENT,
+    TEMPLATES,
+    Evidence,
+    Operator,
+    escalation_block,
+    render,
+)
+from opsconsole.core.tickets import (
+    Category,
+    Direction,
+    Level,
+    Requester,
+    Severity,
+    Status,
+    ThreadMessage,
+    Ticket,
+)
+from opsconsole.core.triage import TriageRule, triage
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["imported", "threaded", "duplicate", "rejected", "ignored"]
+_TICKET_REF = re.compile(r"#(\d{1,9})\b")
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeResult:
+    """What happened to one message at intake (for the import report)."""
+
+    outcome: Outcome
+    source: str
+    number: int | None = None
+    reason: str = ""
+
+
+class MailSender(Protocol):
+    """SMTP or the outbox Maildir."""
+
+    async def send(self, message: EmailMessage) -> object:
+        """Deliver ``message``; raise on failure."""
+
+
+TicketListener = Callable[[Ticket], None]
+
+
+class TicketService:
+    """Intake and triage operations on the ticket store."""
+
+    def __init__(
+        self,
+        store: TicketStore,
+        config: Config,
+        *,
+        clock: Clock = system_clock,
+        sender: MailSender | None = None,
+        listener: TicketListener | None = None,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.clock = clock
+        self.sender = sender
+        self.listener = listener
+        self.policy: SlaPolicy = config.sla.to_policy(config.tz)
+        self.rules: tuple[TriageRule, ...] = config.triage.to_rules()
+        self.runbooks: tuple[Runbook, ...] = config.runbooks.to_runbooks()
+        self.operator: Operator = config.operator.to_operator()
+
+    @property
+    def actor(self) -> str:
+        """Who the audit trail names for operator actions."""
+        return self.operator.name
+
+    # -- reading ----------------------------------------------------------------------
+
+    def sla(self, ticket: Ticket, now: datetime | None = None) -> SlaStatus:
+        """The ticket's SLA clocks at ``now``."""
+        return evaluate(ticket, self.policy, now or self.clock())
+
+    def ticket_url(self, number: int) -> str:
+        """The ticket's link, from ``tickets.url``."""
+        return self.config.tickets.ticket_url(number)
+
+    def runbook_for(self, ticket: Ticket) -> Runbook | None:
+        """The runbook matched at intake (or by subject now)."""
+        for runbook in self.runbooks:
+            if runbook.key == ticket.runbook:
+                return runbook
+        return None
+
+    # -- intake -----------------------------------------------------------------------
+
+    async def ingest(self, raw: bytes, *, source: str) -> IntakeResult:
+        """Turn one raw message into a ticket, a thread reply, or a report line. Never raises
+        for bad mail (a store failure does raise: nothing may be silently lost)."""
+        from opsconsole.adapters.mail import MailRejected, parse_message
+
+        try:
+            mail = await asyncio.to_thread(parse_message, raw)
+        except MailRejected as exc:
+            return IntakeResult("rejected", source, reason=exc.reason)
+        if await self.store.find_ticket_by_message_id(mail.message_id) is not None:
+            return IntakeResult("duplicate", source, reason=mail.message_id)
+        now = self.clock()
+        inbound = ThreadMessage(
+            direction=Direction.INBOUND,
+            at=now,
+            author=mail.from_address or mail.from_name or "unknown sender",
+            body=mail.body,
+            subject=mail.subject,
+            message_id=mail.message_id,
+            attachments=mail.attachments,
+            defects=mail.defects,
+        )
+        number = await self._thread_of(mail.in_reply_to, mail.references, mail.subject)
+        if number is not None:
+            await self.store.add_message(number, inbound, actor="intake")
+            ticket = await self.store.get_ticket(number)
+            if ticket is not None and ticket.status is Status.PENDING_CUSTOMER:
+                ticket = await self.set_status(number, Status.OPEN, actor="intake")
+            elif ticket is not None:
+                self._notify(ticket)
+            return IntakeResult("threaded", source, number=number)
+        if mail.auto_submitted:
+            return IntakeResult("ignored", source, reason="auto-reply or bounce")
+        result = triage(mail.subject, mail.body, self.rules)
+        runbook = match_runbook(mail.subject, mail.body, self.runbooks)
+        draft = Ticket(
+            number=0,
+            subject=mail.subject or "(no subject)",
+            requester=Requester(
+                name=mail.from_name, address=mail.from_address, company=_company(mail.from_address)
+            ),
+            received_at=now,
+            category=result.category,
+            severity=result.severity,
+            triage_rule=result.rule,
+            runbook=runbook.key if runbook else None,
+            defects=mail.defects,
+        )
+        draft = replace(draft, next_due=next_deadline(draft, self.policy, now))
+        ticket = await self.store.create_ticket(draft, inbound, actor="intake")
+        self._notify(ticket)
+        await self._acknowledge(ticket, mail.message_id)
+        return IntakeResult("imported", source, number=ticket.number)
+
+    async def _thread_of(
+        self, in_reply_to: str | None, references: tuple[str, ...], subject: str
+    ) -> int | None:
+        for message_id in (in_reply_to, *reversed(references)):
+            if message_id:
+                number = await self.store.find_ticket_by_message_id(message_id)
+                if number is not None:
+                    return number
+        for match in _TICKET_REF.finditer(subject):
+            number = int(match.group(1))
+            if await self.store.get_ticket(number) is not None:
+                return number
+        return None
+
+    async def _acknowledge(self, ticket: Ticket, message_id: str) -> None:
+        """The guide's §3.1 auto-reply; recorded in the thread, never blocking intake."""
+        email = self.config.email
+        if self.sender is None or email is None or email.smtp is None:
+            return  # the acknowledgement goes out only when SMTP is configured (guide §3.1)
+        target = self.policy.target(ticket.severity).response
+        window = format_duration(target) if target else "best effort"
+        subject, body = render(
+            ACKNOWLEDGEMENT,
+            ticket,
+            self.operator,
+            ticket_url=self.ticket_url(ticket.number),
+            response_window=window,
+        )
+        try:
+            await self._deliver(ticket, subject, body, in_reply_to=message_id, auto=True)
+        except Exception as exc:  # intake must go on; the note says what happened
+            await self.add_note(ticket.number, f"Auto-reply not sent: {exc}", actor="intake")
+
+    # -- triage -----------------------------------------------------------------------
+
+    async def update(
+        self, number: int, changes: Mapping[str, object], *, actor: str | None = None
+    ) -> Ticket:
+        """Apply ``changes`` (audited), then refresh the stored next deadline."""
+        now = self.clock()
+        ticket = await self.store.update_ticket(number, changes, actor=actor or self.actor, at=now)
+        due = next_deadline(ticket, self.policy, now)
+        if due != ticket.next_due:
+            ticket = await self.store.update_ticket(
+                number, {"next_due": due}, actor=actor or self.actor, at=now
+            )
+        self._notify(ticket)
+        return ticket
+
+    async def set_severity(self, number: int, severity: Severity) -> Ticket:
+        """Override the triaged severity (kept in the audit trail)."""
+        return await self.update(number, {"severity": severity})
+
+    async def set_category(self, number: int, category: Category) -> Ticket:
+        """Override the triaged category."""
+        return await self.update(number, {"category": category})
+
+    async def assign(self, number: int, assignee: str | None) -> Ticket:
+        """Assign to someone (None unassigns)."""
+        return await self.update(number, {"assignee": assignee})
+
+    async def set_status(self, number: int, status: Status, *, actor: str | None = None) -> Ticket:
+        """Change status, keeping SLA pauses and resolution time consistent."""
+        ticket = await self._get(number)
+        now = self.clock()
+        changes: dict[str, object] = {"status": status}
+        pauses = list(ticket.pauses)
+        open_pause = bool(pauses) and pauses[-1][1] is None
+        if status is Status.PENDING_CUSTOMER and not open_pause:
+            pauses.append((now, None))
+        elif status is not Status.PENDING_CUSTOMER and open_pause:
+            pauses[-1] = (pauses[-1][0], now)
+        if tuple(pauses) != ticket.pauses:
+            changes["pauses"] = tuple(pauses)
+        if status in (Status.RESOLVED, Status.CLOSED) and ticket.resolved_at is None:
+            changes["resolved_at"] = now
+        elif status not in (Status.RESOLVED, Status.CLOSED) and ticket.resolved_at is not None:
+            changes["resolved_at"] = None  # reopened: the resolution clock runs again
+        return await self.update(number, changes, actor=actor)
+
+    async def resolve(self, number: int) -> Ticket:
+        """Mark resolved (stops the resolution clock)."""
+        return await self.set_status(number, Status.RESOLVED)
+
+    async def add_note(self, number: int, body: str, *, actor: str | None = None) -> Ticket:
+        """Append an internal note to the thread."""
+        note = ThreadMessage(
+            direction=Direction.NOTE, at=self.clock(), author=actor or self.actor, body=body
+        )
+        await self.store.add_message(number, note, actor=actor or self.actor)
+        ticket = await self._get(number)
+        self._notify(ticket)
+        return ticket
+
+    async def set_runbook_step(self, number: int, step: int, done: bool) -> frozenset[int]:
+        """Tick or untick a runbook step; returns the ticked steps."""
+        await self.store.set_runbook_step(number, step, done, actor=self.actor, at=self.clock())
+        return await self.store.runbook_steps(number)
+
+    # -- replies and escalation -------------------------------------------------------
+
+    def draft_reply(self, ticket: Ticket, template_key: str) -> tuple[str, str]:
+        """Subject and body of a guide §6 template filled from the ticket and operator."""
+        target = self.policy.target(ticket.severity).response
+        return render(
+            TEMPLATES[template_key],
+            ticket,
+            self.operator,
+            ticket_url=self.ticket_url(ticket.number),
+            response_window=format_duration(target) if target else "best effort",
+        )
+
+    async def reply(self, number: int, subject: str, body: str) -> Ticket:
+        """Send a reply (SMTP or outbox), record it, and stop the response clock."""
+        ticket = await self._get(number)
+        inbound = [m for m in ticket.thread if m.direction is Direction.INBOUND and m.message_id]
+        last = inbound[-1].message_id if inbound else None
+        await self._deliver(ticket, subject, body, in_reply_to=last)
+        changes: dict[str, object] = {}
+        if ticket.first_response_at is None:
+            changes["first_response_at"] = self.clock()
+        if ticket.status is Status.NEW:
+            changes["status"] = Status.OPEN
+        if changes:
+            return await self.update(number, changes)
+        ticket = await self._get(number)
+        self._notify(ticket)
+        return ticket
+
+    def draft_escalation(self, ticket: Ticket, level: Level, evidence: Evidence) -> tuple[str, str]:
+        """The guide §5 info block for L2 engineering or L3 on-call."""
+        subject = (
+            f"[{level.value}] #{ticket.number} {ticket.severity.value.title()}: {ticket.subject}"
+        )
+        return subject, escalation_block(ticket, level, evidence)
+
+    async def escalate(self, number: int, level: Level, subject: str, body: str) -> Ticket:
+        """Deliver the escalation, note it in the thread, raise the level."""
+        await self._get(number)  # KeyError before anything is sent
+        address = self.escalation_address(level)
+        message = self._message(subject, body, to_name=level.value, to_address=address)
+        await self._send(message)
+        note = ThreadMessage(
+            direction=Direction.NOTE,
+            at=self.clock(),
+            author=self.actor,
+            subject=subject,
+            body=f"Escalated to {level.value} ({address}):\n\n{body}",
+            message_id=str(message["Message-ID"]),
+        )
+        await self.store.add_message(number, note, actor=self.actor)
+        return await self.update(number, {"level": level, "status": Status.ESCALATED})
+
+    def escalation_address(self, level: Level) -> str:
+        """Where an escalation to ``level`` goes (``email.escalation``)."""
+        email = self.config.email
+        fallback = {"L2": "engineering@company.com", "L3": "oncall@company.com"}[level.value]
+        configured = getattr(email.escalation, level.value) if email is not None else None
+        return str(configured or fallback)
+
+    # -- helpers ----------------------------------------------------------------------
+
+    async def _deliver(
+        self,
+        ticket: Ticket,
+        subject: str,
+        body: str,
+        *,
+        in_reply_to: str | None,
+        auto: bool = False,
+    ) -> None:
+        message = self._message(
+            subject,
+            body,
+            to_name=ticket.requester.name,
+            to_address=ticket.requester.address,
+            in_reply_to=in_reply_to,
+            auto=auto,
+        )
+        await self._send(message)
+        outbound = ThreadMessage(
+            direction=Direction.OUTBOUND,
+            at=self.clock(),
+            author="auto-reply" if auto else self.actor,
+            subject=subject,
+            body=body,
+            message_id=str(message["Message-ID"]),
+        )
+        await self.store.add_message(ticket.number, outbound, actor=outbound.author)
+
+    def _message(
+        self,
+        subject: str,
+        body: str,
+        *,
+        to_name: str,
+        to_address: str,
+        in_reply_to: str | None = None,
+        auto: bool = False,
+    ) -> EmailMessage:
+        from opsconsole.adapters.mail_transport import build_reply
+
+        email = self.config.email
+        sender = email.from_address if email is not None else self.operator.email
+        return build_reply(
+            from_address=sender,
+            to_name=to_name,
+            to_address=to_address,
+            subject=subject,
+            body=body,
+            in_reply_to=in_reply_to,
+            references=[in_reply_to] if in_reply_to else [],
+            message_id_domain=sender.rpartition("@")[2] or "opsconsole.local",
+            auto=auto,
+        )
+
+    async def _send(self, message: EmailMessage) -> None:
+        if self.sender is None:
+            raise RuntimeError("no mail transport configured")
+        await self.sender.send(message)
+
+    async def _get(self, number: int) -> Ticket:
+        ticket = await self.store.get_ticket(number)
+        if ticket is None:
+            raise KeyError(f"no ticket #{number}")
+        return ticket
+
+    def _notify(self, ticket: Ticket) -> None:
+        if self.listener is not None:
+            try:
+                self.listener(ticket)
+            except Exception:
+                log.exception("ticket listener failed")
+
+
+def _company(address: str) -> str:
+    """A company guess from the sender's domain (``acme.io`` → ``acme.io``)."""
+    domain = address.rpartition("@")[2].lower()
+    free = {"gmail.com", "outlook.com", "hotmail.com", "yahoo.com", "icloud.com", "proton.me"}
+    return "" if not domain or domain in free else domain

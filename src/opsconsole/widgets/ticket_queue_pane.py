@@ -1,0 +1,99 @@
+"""The dashboard's ticket pane: the most urgent open tickets with live SLA countdowns."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable
+
+from opsconsole.core.sla import SlaState
+from opsconsole.core.sla_view import sla_clock
+from opsconsole.core.store import TicketQuery
+from opsconsole.core.tickets import Ticket
+from opsconsole.widgets.ticket_cells import plain, severity_cell, sla_cell
+
+ROWS = 8
+
+
+class TicketQueuePane(Vertical):
+    """Top open tickets by time-to-breach; ``t`` opens the full Tickets screen."""
+
+    def __init__(self) -> None:
+        super().__init__(id="tickets-pane", classes="source-pane")
+        self.rows: list[Ticket] = []
+
+    def compose(self) -> ComposeResult:
+        """One small table."""
+        table: DataTable[Text] = DataTable(id="queue-table", cursor_type="row")
+        yield table
+
+    def on_mount(self) -> None:
+        """Columns and timers: data every 5 s, countdowns every second."""
+        self.border_title = "Tickets"
+        table = self.query_one("#queue-table", DataTable)
+        for label, key, width in (
+            ("#", "number", 6),
+            ("Sev", "severity", 4),
+            ("SLA", "sla", 28),
+            ("Subject", "subject", None),
+        ):
+            table.add_column(label, key=key, width=width)
+        self.set_interval(1.0, self.tick)
+        self.set_interval(5.0, self.reload)
+
+    @property
+    def service(self):  # type: ignore[no-untyped-def]
+        """The app's TicketService, or None."""
+        return getattr(self.app, "ticket_service", None)
+
+    async def reload(self) -> None:
+        """Fetch the most urgent open tickets and the counts (two small SQL queries)."""
+        service = self.service
+        if service is None:
+            self.border_subtitle = "tickets unavailable"
+            return
+        self.rows = await service.store.list_tickets(TicketQuery(open_only=True, limit=ROWS))
+        counts = await service.store.ticket_counts()
+        table = self.query_one("#queue-table", DataTable)
+        table.clear()
+        now = service.clock()
+        for ticket in self.rows:
+            table.add_row(
+                Text(f"#{ticket.number}"),
+                severity_cell(ticket.severity),
+                sla_cell(service.sla(ticket, now), ticket),
+                plain(ticket.subject, 100),
+                key=str(ticket.number),
+            )
+        if not self.rows:
+            table.add_row(Text(""), Text(""), Text("no open tickets", style="dim"), Text(""))
+        self._subtitle(counts.get("all_open", 0))
+
+    def tick(self) -> None:
+        """Countdowns move every second (only these few rows)."""
+        service = self.service
+        if service is None or not self.rows:
+            return
+        table = self.query_one("#queue-table", DataTable)
+        now = service.clock()
+        for ticket in self.rows:
+            table.update_cell(str(ticket.number), "sla", sla_cell(service.sla(ticket, now), ticket))
+        self._subtitle(None)
+
+    def _subtitle(self, open_count: int | None) -> None:
+        service = self.service
+        if open_count is not None:
+            self._open = open_count
+        if service is None:
+            return
+        now = service.clock()
+        states = [sla_clock(service.sla(t, now), t)[1] for t in self.rows]
+        risk = sum(s is SlaState.AT_RISK for s in states)
+        breached = sum(s is SlaState.BREACHED for s in states)
+        text = f"{getattr(self, '_open', 0)} open"
+        if risk:
+            text += f" · {risk} at risk"
+        if breached:
+            text += f" · {breached} breached"
+        self.border_subtitle = text + " · t: all tickets"

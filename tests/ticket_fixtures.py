@@ -1,0 +1,113 @@
+"""Shared ticket fixtures: a config, a seeded store and raw guide-style emails."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+import yaml
+
+from opsconsole.config.loader import loads_config
+from opsconsole.config.schema import Config
+from opsconsole.core.sla import next_deadline
+from opsconsole.core.tickets import (
+    Category,
+    Direction,
+    Requester,
+    Severity,
+    Status,
+    ThreadMessage,
+    Ticket,
+)
+
+from fakes import FROZEN
+
+
+def ticket_config(tmp_path: Path, **extra: object) -> Config:
+    """Operator Alex on a team with Sam; replies go to an outbox Maildir in tmp_path."""
+    document: dict[str, object] = {
+        "service": "AI Governance API",
+        "timezone": "UTC",
+        "operator": {"name": "Alex Doe", "email": "alex@company.com"},
+        "team": ["Alex Doe", "Sam Lee"],
+        "email": {
+            "outbox": str(tmp_path / "outbox"),
+            "support_address": "support@company.com",
+            "escalation": {"L2": "engineering@company.com", "L3": "oncall@company.com"},
+        },
+        **extra,
+    }
+    return loads_config(yaml.safe_dump(document))
+
+
+SEED = [
+    # (subject, address, company, category, severity, age)
+    ("CRITICAL: API returning 500 errors", "ops@acme.io", "acme.io", "bug", "critical", 50),
+    ("[BUG] Dashboard shows wrong data", "kim@globex.com", "globex.com", "bug", "high", 200),
+    ("How do I create a policy?", "li@initech.com", "initech.com", "question", "medium", 300),
+    ("Why am I charged twice?", "pay@umbrella.io", "umbrella.io", "billing", "low", 600),
+    ("Can we add IP whitelisting?", "cto@hooli.com", "hooli.com", "feature", "medium", 30),
+    ("Love the metrics page", "fan@piedpiper.com", "piedpiper.com", "feedback", "low", 10),
+]
+
+
+def seed_tickets(config: Config) -> list[Ticket]:
+    """Tickets as intake would have created them, received ``age`` minutes before FROZEN."""
+    policy = config.sla.to_policy(config.tz)
+    tickets = []
+    for subject, address, company, category, severity, minutes in SEED:
+        received = FROZEN - timedelta(minutes=minutes)
+        ticket = Ticket(
+            number=0,
+            subject=subject,
+            requester=Requester(address.split("@")[0].title(), address, company),
+            received_at=received,
+            category=Category(category),
+            severity=Severity(severity),
+            status=Status.NEW,
+            triage_rule=f"severity: {severity} — seeded",
+        )
+        tickets.append(replace(ticket, next_due=next_deadline(ticket, policy, FROZEN)))
+    return tickets
+
+
+def first_message(ticket: Ticket, n: int) -> ThreadMessage:
+    return ThreadMessage(
+        direction=Direction.INBOUND,
+        at=ticket.received_at,
+        author=ticket.requester.address,
+        subject=ticket.subject,
+        body=f"Hello,\n\n{ticket.subject}.\n\nThanks",
+        message_id=f"<seed-{n}@example.com>",
+    )
+
+
+async def seed_store(store, config: Config) -> list[Ticket]:
+    """Create the seeded tickets through the store, in order (#101…)."""
+    created = []
+    for n, ticket in enumerate(seed_tickets(config)):
+        created.append(await store.create_ticket(ticket, first_message(ticket, n), actor="seed"))
+    return created
+
+
+def raw_mail(
+    subject: str,
+    body: str,
+    *,
+    sender: str = "Kim Park <kim@globex.com>",
+    message_id: str = "<m1@globex.com>",
+    **headers: str,
+) -> bytes:
+    """A well-formed email as bytes."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = "support@company.com"
+    message["Subject"] = subject
+    message["Message-ID"] = message_id
+    message["Date"] = "Sat, 28 Nov 2026 02:30:00 +0000"
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body)
+    return bytes(message)

@@ -1,0 +1,204 @@
+"""Pilot tests: the ticket queue, the Tickets screen and every triage key."""
+
+from __future__ import annotations
+
+import mailbox
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Input, OptionList, TextArea
+
+from opsconsole.adapters.sqlite_store import SqliteStore
+from opsconsole.app import make_app
+from opsconsole.core.sla import SlaState
+from opsconsole.core.tickets import Category, Direction, Level, Severity, Status
+from opsconsole.screens.ticket_detail import TicketScreen
+from opsconsole.screens.ticket_dialogs import EditorScreen, PickScreen
+from opsconsole.screens.tickets import TicketsScreen
+from opsconsole.widgets.ticket_queue_pane import TicketQueuePane
+from ticket_fixtures import seed_store, ticket_config
+
+from fakes import FROZEN, MutableClock, ScriptedRunner
+
+
+@pytest.fixture
+async def seeded(tmp_path: Path):
+    config = ticket_config(tmp_path)
+    store = await SqliteStore.open(tmp_path / "t.db")
+    await seed_store(store, config)
+    await store.close()
+    return config
+
+
+def build(tmp_path: Path, config, clock=None):
+    clock = clock or MutableClock()
+
+    async def store_factory() -> SqliteStore:
+        return await SqliteStore.open(tmp_path / "t.db", clock=clock)
+
+    return make_app(
+        config,
+        store_factory=store_factory,
+        runner_factory=ScriptedRunner,
+        clock=clock,
+        poll=False,
+    )
+
+
+async def open_tickets(app, pilot) -> TicketsScreen:
+    await pilot.press("t")
+    await pilot.pause()
+    screen = app.screen
+    assert isinstance(screen, TicketsScreen)
+    return screen
+
+
+async def settled(pilot, store, check, timeout: float = 3.0):
+    """Wait until ``check(ticket #101)`` holds (writes go through aiosqlite's thread)."""
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        await pilot.pause()
+        ticket = await store.get_ticket(101)
+        if check(ticket):
+            return ticket
+        assert asyncio.get_running_loop().time() < deadline, f"never settled: {ticket}"
+        await asyncio.sleep(0.02)
+
+
+def subjects(screen: TicketsScreen) -> list[str]:
+    return [t.subject for t in screen.rows]
+
+
+async def test_queue_pane_shows_most_urgent_first(tmp_path: Path, seeded) -> None:
+    app = build(tmp_path, seeded)
+    async with app.run_test(size=(160, 48)):
+        pane = app.query_one(TicketQueuePane)
+        table = pane.query_one(DataTable)
+        assert table.row_count == 6
+        # critical (1h response, 50m old) is closest to breach
+        assert table.get_row_at(0)[0].plain == "#101"
+        assert "at risk" in table.get_row_at(0)[2].plain
+        assert "6 open" in str(pane.border_subtitle)
+
+
+async def test_tickets_screen_sorts_by_time_to_breach_and_filters(tmp_path: Path, seeded) -> None:
+    app = build(tmp_path, seeded)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_tickets(app, pilot)
+        assert subjects(screen)[0] == "CRITICAL: API returning 500 errors"
+        assert screen.total == 6
+        await pilot.press("slash")
+        assert isinstance(app.focused, Input)
+        await pilot.press(*"whitelist")
+        await pilot.pause()
+        assert subjects(screen) == ["Can we add IP whitelisting?"]
+        await pilot.press("escape")  # closes the filter box, keeps the filter
+        await pilot.press("escape")
+        assert not isinstance(app.screen, TicketsScreen)
+        screen = await open_tickets(app, pilot)
+        await pilot.press("v")  # severity: critical only
+        assert subjects(screen) == ["CRITICAL: API returning 500 errors"]
+        await pilot.press("v", "v", "v", "v")  # back to any
+        assert screen.total == 6
+        await pilot.press("o")  # sort by received (oldest first)
+        assert subjects(screen)[0] == "Why am I charged twice?"
+
+
+async def test_every_triage_key(tmp_path: Path, seeded) -> None:
+    """1-4, c, a, s, n, r, e, x on the highlighted ticket; each change is audited."""
+    app = build(tmp_path, seeded)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_tickets(app, pilot)
+        number = screen.current_number()
+        assert number == 101
+        store = app.ticket_service.store
+
+        await pilot.press("2")
+        await settled(pilot, store, lambda t: t.severity is Severity.HIGH)
+
+        await pilot.press("c")
+        await pilot.pause()
+        assert isinstance(app.screen, PickScreen)
+        options = app.screen.query_one(OptionList)
+        options.highlighted = [c.value for c in Category].index("billing")
+        await pilot.press("enter")
+        await settled(pilot, store, lambda t: t.category is Category.BILLING)
+
+        await pilot.press("a")
+        await pilot.press("enter")  # first option: me
+        await settled(pilot, store, lambda t: t.assignee == "Alex Doe")
+
+        await pilot.press("s")
+        await pilot.pause()
+        app.screen.query_one(OptionList).highlighted = 2  # pending customer
+        await pilot.press("enter")
+        ticket = await settled(pilot, store, lambda t: t.status is Status.PENDING_CUSTOMER)
+        assert ticket.pauses[-1][1] is None
+
+        await pilot.press("n")
+        assert isinstance(app.screen, EditorScreen)
+        app.screen.query_one(TextArea).text = "Called the customer; waiting for logs."
+        await pilot.press("ctrl+s")
+        await settled(pilot, store, lambda t: t.thread[-1].direction is Direction.NOTE)
+
+        await pilot.press("r")
+        editor = app.screen
+        assert isinstance(editor, EditorScreen)
+        body = editor.query_one(TextArea).text
+        assert "Hi Ops" in body and "#101" in editor.query_one("#editor-subject", Input).value
+        await pilot.press("ctrl+s")
+        ticket = await settled(pilot, store, lambda t: t.first_response_at is not None)
+        assert ticket.first_response_at == FROZEN
+        assert app.ticket_service.sla(ticket).response.state is SlaState.MET  # clock stopped
+        assert ticket.thread[-1].direction is Direction.OUTBOUND
+        outbox = mailbox.Maildir(str(tmp_path / "outbox"), create=False)
+        sent = [m for m in outbox]
+        assert sent and sent[0]["To"].endswith("ops@acme.io>")
+        assert sent[0]["In-Reply-To"] == "<seed-0@example.com>"
+
+        await pilot.press("e")
+        editor = app.screen
+        assert isinstance(editor, EditorScreen)
+        block = editor.query_one(TextArea).text
+        assert "Ticket: #101" in block and "Severity: High" in block
+        await pilot.press("ctrl+s")
+        ticket = await settled(pilot, store, lambda t: t.level is Level.L2)
+        assert ticket.status is Status.ESCALATED
+        assert app.clipboard == block
+
+        await pilot.press("x")
+        ticket = await settled(pilot, store, lambda t: t.status is Status.RESOLVED)
+        assert ticket.status is Status.RESOLVED and ticket.resolved_at == FROZEN
+        fields = [entry.field for entry in ticket.audit]
+        for field in ("severity", "category", "assignee", "status", "first_response_at", "level"):
+            assert field in fields
+
+
+async def test_enter_opens_the_ticket_with_its_runbook(tmp_path: Path, seeded) -> None:
+    app = build(tmp_path, seeded)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await open_tickets(app, pilot)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, TicketScreen) and app.screen.number == 101
+        await pilot.press("1")
+        await pilot.pause()
+        assert (await app.ticket_service.store.get_ticket(101)).severity is Severity.CRITICAL
+        await pilot.press("escape")
+        assert isinstance(app.screen, TicketsScreen)
+
+
+async def test_sla_watcher_rings_when_a_ticket_turns_at_risk(tmp_path: Path, seeded) -> None:
+    clock = MutableClock()
+    app = build(tmp_path, seeded, clock=clock)
+    async with app.run_test(size=(160, 48)):
+        from opsconsole.tickets.runtime import SlaWatcher
+
+        watcher = SlaWatcher(app.ticket_service)
+        assert await watcher.check() == []  # first look only records states
+        clock.advance(minutes=11)  # #101 (critical, 1h): 61 minutes old → breached
+        alerts = await watcher.check()
+        assert [(a.number, a.state) for a in alerts] == [(101, SlaState.BREACHED)]
+        assert await watcher.check() == []  # no repeat
