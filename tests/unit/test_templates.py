@@ -200,3 +200,20 @@ def test_escalation_block_takes_ticket_text_literally() -> None:
     assert "Issue: [b]x[/b] \\1 Severity: Low Ticket: #1\n" in block
     assert block.count("\nTicket: #") == 1
     assert "\nSeverity: High\n" in block
+
+
+def test_bug_report_sections_feed_the_escalation_block() -> None:
+    """Guide §1.1's bug-report sections pre-fill §5's steps, expected and actual."""
+    from opsconsole.core.templates import bug_report_sections
+
+    body = (
+        "What happened:\nEvery POST /v1/check returns 500.\n\n"
+        "Expected behavior:\n200 with a decision\n\n"
+        "Steps to reproduce:\n1. Create a key\n2. POST /v1/check\n3. See 500\n\n"
+        "Environment:\n- Browser: Chrome 120\n"
+    )
+    steps, expected, actual = bug_report_sections(body)
+    assert steps == ("Create a key", "POST /v1/check", "See 500")
+    assert expected == "200 with a decision"
+    assert actual == "Every POST /v1/check returns 500."
+    assert bug_report_sections("just a question") == ((), "", "")

@@ -343,3 +343,47 @@ def escalation_block(
         lines.append("- Links:")
         lines += [f"  - {_one_line(link)}" for link in evidence.links]
     return "\n".join(lines) + "\n"
+
+
+_SECTION = re.compile(
+    r"^\s*(what happened|expected(?: behaviou?r)?|actual(?: behaviou?r)?|steps to reproduce)"
+    r"\s*:\s*(.*)$",
+    re.IGNORECASE,
+)
+
+
+def bug_report_sections(body: str) -> tuple[tuple[str, ...], str, str]:
+    """Steps, expected and actual from a guide §1.1 bug report (empty when absent).
+
+    The guide asks customers for "What happened:", "Expected behavior:" and "Steps to
+    reproduce:" sections; "What happened" is the actual behaviour.
+    """
+    sections: dict[str, list[str]] = {}
+    current: str | None = None
+    for line in body.splitlines()[:400]:
+        match = _SECTION.match(line)
+        if match:
+            name = match.group(1).lower()
+            current = (
+                "steps"
+                if name.startswith("steps")
+                else "expected"
+                if name.startswith("expected")
+                else "actual"
+            )
+            sections.setdefault(current, [])
+            if match.group(2).strip():
+                sections[current].append(match.group(2).strip())
+            continue
+        if current is not None:
+            text = line.strip()
+            if not text and sections[current]:
+                current = None  # a blank line ends the section
+            elif text:
+                sections[current].append(text)
+    steps = tuple(
+        re.sub(r"^(\d+[.)]|[-*])\s*", "", s)[:200] for s in sections.get("steps", [])[:10]
+    )
+    expected = " ".join(sections.get("expected", []))[:300]
+    actual = " ".join(sections.get("actual", []))[:300]
+    return steps, expected, actual

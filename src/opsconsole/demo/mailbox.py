@@ -40,7 +40,7 @@ SEED: tuple[tuple[str, str, str, str, int], ...] = (
         "Li Wei",
         "li@initech.com",
         "Authorization: Bearer key_3f2a... returns 401 since this morning.",
-        100,
+        190,
     ),
     (
         "Rate limit hitting false positives",
@@ -68,14 +68,14 @@ SEED: tuple[tuple[str, str, str, str, int], ...] = (
         "Sam Cho",
         "sam@hooli.com",
         "Can we add IP whitelisting for the admin API?",
-        2000,
+        300,
     ),
     (
         "Documentation typo in the quickstart",
         "Joe Fix",
         "joe@example.org",
         "Step 3 says 'polcy' instead of 'policy'.",
-        3000,
+        1500,
     ),
     (
         "Love the new metrics page!",
@@ -89,7 +89,7 @@ SEED: tuple[tuple[str, str, str, str, int], ...] = (
         "Olu Ade",
         "olu@acme.io",
         "GET /api/admin/logs returns 403 for our admin key.",
-        600,
+        170,
     ),
 )
 
