@@ -27,6 +27,7 @@ from pydantic import (
 )
 from pydantic_core import core_schema
 
+from opsconsole.config.incident import IncidentConfig
 from opsconsole.config.sources import (
     AlertmanagerConfig,
     PrometheusConfig,
@@ -303,6 +304,7 @@ class Config(BaseModel):
     runbooks: RunbooksConfig = Field(default_factory=RunbooksConfig)
     email: EmailConfig | None = None
     tickets: TicketsConfig = Field(default_factory=TicketsConfig)
+    incident: IncidentConfig = Field(default_factory=IncidentConfig)
 
     @property
     def tz(self) -> ZoneInfo:
