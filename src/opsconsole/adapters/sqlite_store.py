@@ -1,4 +1,6 @@
-"""SQLite implementation of the :class:`~opsconsole.core.store.Store` protocol (aiosqlite).
+"""SQLite implementation of the :class:`~opsconsole.core.store.Store`,
+:class:`~opsconsole.core.store.TicketStore` and :class:`~opsconsole.core.store.IncidentStore`
+protocols (aiosqlite).
 
 Durability and concurrency choices (see RELIABILITY-AND-PERFORMANCE.md §A2):
 
@@ -21,6 +23,12 @@ Durability and concurrency choices (see RELIABILITY-AND-PERFORMANCE.md §A2):
   text filter scans a casefolded ``search`` column with ``instr`` (25-35 ms at 100k tickets,
   independent of selectivity). FTS5 (trigram) is available but was not needed: it would add
   triggers and index size, and cannot serve queries shorter than three characters.
+* Incidents (:class:`~opsconsole.core.store.IncidentStore`): every incident, timeline and
+  outbox write is durable (``synchronous=FULL``). "At most one active incident" is checked
+  inside ``BEGIN IMMEDIATE`` and backed by a partial unique index, so two consoles on one
+  file can never both declare. The timeline is append-only down to SQLite: triggers abort
+  any DELETE, and any UPDATE but of ``delivery``. The outbox stores a channel *name*
+  (``slack``), never a webhook URL; error and delivery texts are redacted before storing.
 * Schema versions live in ``PRAGMA user_version``; append a step to :data:`MIGRATIONS` to
   evolve the schema.
 """
@@ -46,8 +54,24 @@ from typing import Any, Final, Self
 import aiosqlite
 
 from opsconsole.core.clock import Clock, system_clock
+from opsconsole.core.incidents import (
+    EntryKind,
+    Impact,
+    Incident,
+    IncidentSeverity,
+    IncidentStatus,
+    TimelineEntry,
+)
 from opsconsole.core.models import ConditionResult, Outcome, ProbeResult, ProbeState, Uptime
-from opsconsole.core.store import TICKET_FIELDS, UNAUDITED_FIELDS, StoreError, TicketQuery
+from opsconsole.core.redact import redact_text
+from opsconsole.core.store import (
+    INCIDENT_FIELDS,
+    TICKET_FIELDS,
+    UNAUDITED_FIELDS,
+    OutboundMessage,
+    StoreError,
+    TicketQuery,
+)
 from opsconsole.core.tickets import (
     CLOSED_STATUSES,
     SEVERITY_RANK,
@@ -182,6 +206,84 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             PRIMARY KEY (ticket, step)
         ) WITHOUT ROWID
         """,
+    ),
+    # 3: incidents, their append-only timelines, and the outbox of messages to deliver.
+    (
+        """
+        CREATE TABLE incidents (
+            id                  INTEGER PRIMARY KEY AUTOINCREMENT,  -- 1, 2, …, never reused
+            title               TEXT    NOT NULL,
+            component           TEXT    NOT NULL,
+            severity            TEXT    NOT NULL,  -- IncidentSeverity value
+            status              TEXT    NOT NULL,  -- IncidentStatus value
+            started_at          REAL    NOT NULL,
+            customers           INTEGER,           -- Impact.customers
+            failing_percent     REAL,              -- Impact.failing_percent
+            impact_note         TEXT    NOT NULL DEFAULT '',
+            resolved_at         REAL,
+            monitoring_since    REAL,
+            last_update_at      REAL,
+            snoozed_until       REAL,
+            review_path         TEXT,
+            review_due          REAL,
+            review_done_at      REAL,
+            playbook            TEXT    NOT NULL DEFAULT '[]',  -- JSON sorted list of keys
+            playbook_times      TEXT    NOT NULL DEFAULT '[]',  -- JSON [[key, epoch], …]
+            root_cause          TEXT    NOT NULL DEFAULT '',
+            fix                 TEXT    NOT NULL DEFAULT '',
+            postmortem_url      TEXT    NOT NULL DEFAULT '',
+            monitoring_override TEXT    NOT NULL DEFAULT '',
+            created_at          REAL    NOT NULL,
+            created_by          TEXT    NOT NULL,
+            updated_at          REAL    NOT NULL,
+            updated_by          TEXT    NOT NULL
+        )
+        """,
+        # At most one active incident, whichever process declares it: every unresolved
+        # row has the same key (0) in this partial unique index.
+        """
+        CREATE UNIQUE INDEX incidents_one_active
+            ON incidents ((status = 'resolved')) WHERE status != 'resolved'
+        """,
+        "CREATE INDEX incidents_started ON incidents (started_at)",
+        """
+        CREATE TABLE incident_timeline (
+            id       INTEGER PRIMARY KEY AUTOINCREMENT,
+            incident INTEGER NOT NULL REFERENCES incidents (id),
+            at       REAL    NOT NULL,
+            kind     TEXT    NOT NULL,  -- EntryKind value
+            text     TEXT    NOT NULL,
+            actor    TEXT    NOT NULL DEFAULT '',
+            delivery TEXT               -- the only column that may change
+        )
+        """,
+        "CREATE INDEX incident_timeline_incident ON incident_timeline (incident, at)",
+        # Append-only, enforced by SQLite itself: no DELETE, no UPDATE but of delivery.
+        """
+        CREATE TRIGGER incident_timeline_no_delete BEFORE DELETE ON incident_timeline
+        BEGIN SELECT RAISE(ABORT, 'the incident timeline is append-only'); END
+        """,
+        """
+        CREATE TRIGGER incident_timeline_no_update
+            BEFORE UPDATE OF id, incident, at, kind, text, actor ON incident_timeline
+        BEGIN SELECT RAISE(ABORT, 'the incident timeline is append-only'); END
+        """,
+        """
+        CREATE TABLE outbox (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            channel         TEXT    NOT NULL,  -- a name such as 'slack', never a URL
+            payload         TEXT    NOT NULL,
+            entry_id        INTEGER REFERENCES incident_timeline (id),
+            state           TEXT    NOT NULL DEFAULT 'pending',  -- pending|delivered|failed
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            created_at      REAL    NOT NULL,
+            next_attempt_at REAL    NOT NULL,
+            last_attempt_at REAL,
+            last_error      TEXT,
+            delivered_at    REAL
+        )
+        """,
+        "CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending'",
     ),
 )
 """Schema steps; ``PRAGMA user_version`` is the number applied. Only ever append."""
@@ -648,6 +750,302 @@ class SqliteStore:
             "SELECT step FROM runbook_steps WHERE ticket = ? AND done = 1", (number,)
         )
         return frozenset(int(row[0]) for row in rows)
+
+    # -- IncidentStore protocol --------------------------------------------------------
+
+    async def create_incident(self, incident: Incident, *, actor: str) -> Incident:
+        """Store a new incident with its timeline; the id comes from an AUTOINCREMENT.
+
+        Ids are 1, 2, … and never reused. ``incident.id`` and the entries' ids are
+        ignored. A ``DECLARED`` entry ``"Declared: <title> (<severity>)"`` at
+        ``started_at`` by ``actor`` is added unless ``incident.timeline`` has one. The
+        check for an active incident runs inside the ``BEGIN IMMEDIATE`` transaction
+        (and a partial unique index backs it up), so two consoles on one database can
+        never both declare.
+
+        Raises:
+            StoreError: when another incident is active, a value is invalid, or the
+                write fails.
+        """
+        values = {name: _coerce_incident_field(name, getattr(incident, name)) for name in _ORDER}
+        entries = [_coerce_entry(entry) for entry in incident.timeline]
+        if not any(entry.kind is EntryKind.DECLARED for entry in entries):
+            severity = values["severity"]
+            assert isinstance(severity, IncidentSeverity)
+            declared = TimelineEntry(
+                at=_aware("started_at", values["started_at"]),
+                kind=EntryKind.DECLARED,
+                text=f"Declared: {values['title']} ({severity.value})",
+                actor=actor,
+            )
+            entries.append(declared)
+        now = _epoch(self.clock())
+        columns: dict[str, object] = {}
+        for name, value in values.items():
+            columns.update(_incident_columns(name, value))
+        columns.update(created_at=now, created_by=actor, updated_at=now, updated_by=actor)
+        async with self._write(durable=True) as db:
+            if values["status"] is not IncidentStatus.RESOLVED:
+                await _refuse_second_active(db, None)
+            async with db.execute(
+                f"INSERT INTO incidents ({', '.join(columns)}) "
+                f"VALUES ({_placeholders(len(columns))})",
+                tuple(columns.values()),
+            ) as cursor:
+                incident_id = _lastrowid(cursor)
+            for entry in sorted(entries, key=lambda e: e.at):
+                await _insert_entry(db, incident_id, entry)
+            stored = await _load_incident(db, incident_id)
+        assert stored is not None
+        return stored
+
+    async def active_incident(self) -> Incident | None:
+        """Return the unresolved incident with its timeline, or None."""
+        return await self._read_incident(
+            f"SELECT {_INCIDENT_COLUMNS} FROM incidents WHERE status != 'resolved' "
+            "ORDER BY id DESC LIMIT 1",
+            (),
+        )
+
+    async def get_incident(self, incident_id: int) -> Incident | None:
+        """Return incident ``incident_id`` with its timeline (time order), or None."""
+        return await self._read_incident(
+            f"SELECT {_INCIDENT_COLUMNS} FROM incidents WHERE id = ?", (incident_id,)
+        )
+
+    async def list_incidents(self, limit: int = 100) -> list[Incident]:
+        """Return up to ``limit`` incidents, latest start first, each with its timeline."""
+        if limit <= 0:
+            return []
+        try:
+            rows = await self._query(
+                f"SELECT {_INCIDENT_COLUMNS} FROM incidents "
+                "ORDER BY started_at DESC, id DESC LIMIT ?",
+                (limit,),
+            )
+            ids = [int(row[0]) for row in rows]
+            entries = (
+                await self._query(
+                    f"SELECT incident, {_ENTRY_COLUMNS} FROM incident_timeline "
+                    f"WHERE incident IN ({_placeholders(len(ids))}) ORDER BY at, id",
+                    ids,
+                )
+                if ids
+                else []
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"read failed: {_one_line(exc)}") from exc
+        timelines: dict[int, list[TimelineEntry]] = {i: [] for i in ids}
+        for row in entries:
+            timelines[int(row[0])].append(_row_to_entry(row[1:]))
+        return [
+            replace(_row_to_incident(row), timeline=tuple(timelines[int(row[0])])) for row in rows
+        ]
+
+    async def update_incident(
+        self, incident_id: int, changes: Mapping[str, object], *, actor: str, at: datetime
+    ) -> Incident:
+        """Change fields of an incident (see :data:`~opsconsole.core.store.INCIDENT_FIELDS`).
+
+        Values are checked and normalised first: enums from their values, datetimes as
+        aware UTC, ``playbook`` from any collection of keys, ``playbook_times`` as a tuple
+        of ``(key, datetime)`` pairs, ``impact`` as an :class:`Impact`, ``""`` review path
+        as None. Only fields whose value really changes are written (with ``at`` and
+        ``actor`` as the row's last change); no timeline entry is written.
+
+        Returns:
+            The incident after the change, with its timeline.
+
+        Raises:
+            StoreError: for an unknown incident or field, a value of the wrong type, or
+                reopening a resolved incident while another one is active.
+        """
+        unknown = sorted(set(changes) - INCIDENT_FIELDS)
+        if unknown:
+            raise StoreError(f"cannot update incident field(s): {', '.join(unknown)}")
+        when = _epoch(at)
+        wanted = {name: _coerce_incident_field(name, value) for name, value in changes.items()}
+        async with self._write(durable=True) as db:
+            current = await _load_incident(db, incident_id, timeline=False)
+            if current is None:
+                raise StoreError(f"no incident #{incident_id}")
+            changed = {
+                name: value for name, value in wanted.items() if getattr(current, name) != value
+            }
+            if changed:
+                reopening = (
+                    changed.get("status", IncidentStatus.RESOLVED) is not IncidentStatus.RESOLVED
+                    and current.status is IncidentStatus.RESOLVED
+                )
+                if reopening:
+                    await _refuse_second_active(db, incident_id)
+                columns: dict[str, object] = {}
+                for name, value in changed.items():
+                    columns.update(_incident_columns(name, value))
+                columns.update(updated_at=when, updated_by=actor)
+                assignments = ", ".join(f"{column} = ?" for column in columns)
+                await db.execute(
+                    f"UPDATE incidents SET {assignments} WHERE id = ?",
+                    (*columns.values(), incident_id),
+                )
+            stored = await _load_incident(db, incident_id)
+        assert stored is not None
+        return stored
+
+    async def append_timeline(self, incident_id: int, entry: TimelineEntry) -> TimelineEntry:
+        """Append ``entry`` to incident ``incident_id``'s timeline (its ``id`` is ignored).
+
+        The timeline is append-only: SQLite triggers refuse any DELETE, and any UPDATE
+        but of ``delivery`` (see :meth:`set_entry_delivery`).
+
+        Returns:
+            The stored entry, with its ``id`` (and ``at`` as aware UTC).
+
+        Raises:
+            StoreError: when the incident does not exist, a value is invalid, or the
+                write fails.
+        """
+        entry = _coerce_entry(entry)
+        async with self._write(durable=True) as db:
+            rows = list(
+                await db.execute_fetchall("SELECT 1 FROM incidents WHERE id = ?", (incident_id,))
+            )
+            if not rows:
+                raise StoreError(f"no incident #{incident_id}")
+            entry_id = await _insert_entry(db, incident_id, entry)
+        return replace(entry, id=entry_id)
+
+    async def set_entry_delivery(self, entry_id: int, delivery: str) -> None:
+        """Record the delivery result of timeline entry ``entry_id``.
+
+        The only change a timeline entry ever sees (e.g. ``slack: queued`` →
+        ``slack: ok``). The text is redacted (:func:`~opsconsole.core.redact.redact_text`)
+        so a webhook URL in an error message never reaches the database.
+
+        Raises:
+            StoreError: when the entry does not exist or the write fails.
+        """
+        if not isinstance(delivery, str):
+            raise StoreError(f"bad delivery: {delivery!r}")
+        async with (
+            self._write(durable=True) as db,
+            db.execute(
+                "UPDATE incident_timeline SET delivery = ? WHERE id = ?",
+                (redact_text(delivery), entry_id),
+            ) as cursor,
+        ):
+            if cursor.rowcount == 0:
+                raise StoreError(f"no timeline entry {entry_id}")
+
+    async def enqueue_outbound(
+        self, channel: str, payload: str, *, entry_id: int | None, at: datetime
+    ) -> int:
+        """Queue ``payload`` for ``channel``, due at ``at``; return the message id.
+
+        ``channel`` is a destination *name* (``"slack"``): a value that looks like a URL
+        is refused, so webhook URLs never land in the database.
+
+        Raises:
+            StoreError: for a URL-like or blank channel, an unknown ``entry_id``, or a
+                failed write.
+        """
+        if not isinstance(channel, str) or not channel.strip() or _URL_LIKE.search(channel):
+            raise StoreError("outbox channel must be a name such as 'slack', not a URL")
+        if not isinstance(payload, str):
+            raise StoreError(f"bad outbox payload: {type(payload).__name__}")
+        when = _epoch(at)
+        async with self._write(durable=True) as db:
+            if entry_id is not None:
+                rows = list(
+                    await db.execute_fetchall(
+                        "SELECT 1 FROM incident_timeline WHERE id = ?", (entry_id,)
+                    )
+                )
+                if not rows:
+                    raise StoreError(f"no timeline entry {entry_id}")
+            async with db.execute(
+                "INSERT INTO outbox (channel, payload, entry_id, created_at, next_attempt_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (channel, payload, entry_id, when, when),
+            ) as cursor:
+                return _lastrowid(cursor)
+
+    async def pending_outbound(self, now: datetime) -> list[OutboundMessage]:
+        """Return undelivered, not given-up messages with ``next_attempt_at <= now``,
+        oldest (first queued) first."""
+        rows = await self._fetchall(
+            f"SELECT {_OUTBOX_COLUMNS} FROM outbox "
+            "WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY created_at, id",
+            (_epoch(now),),
+        )
+        return [_row_to_outbound(row) for row in rows]
+
+    async def mark_outbound(
+        self,
+        message_id: int,
+        *,
+        delivered: bool,
+        error: str | None,
+        next_attempt_at: datetime | None,
+        at: datetime,
+    ) -> None:
+        """Record one delivery attempt of outbox message ``message_id`` (``attempts`` + 1).
+
+        * ``delivered=True``: it leaves the queue (``error`` and ``next_attempt_at`` are
+          ignored).
+        * ``delivered=False`` with ``next_attempt_at``: ``error`` (redacted) becomes
+          ``last_error`` and the message is due again then.
+        * ``delivered=False`` without ``next_attempt_at``: given up (a permanent error);
+          kept with its ``last_error`` but never pending again.
+
+        A message already delivered stays delivered (two consoles may both have sent it).
+
+        Raises:
+            StoreError: when the message does not exist or the write fails.
+        """
+        when = _epoch(at)
+        retry_at = _opt_epoch(next_attempt_at)
+        reason = None if error is None else redact_text(error)
+        async with self._write(durable=True) as db:
+            rows = list(
+                await db.execute_fetchall("SELECT state FROM outbox WHERE id = ?", (message_id,))
+            )
+            if not rows:
+                raise StoreError(f"no outbox message {message_id}")
+            if delivered:
+                await db.execute(
+                    "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, "
+                    "last_attempt_at = ?, delivered_at = coalesce(delivered_at, ?) "
+                    "WHERE id = ?",
+                    (when, when, message_id),
+                )
+            elif rows[0][0] == "delivered":
+                await db.execute(
+                    "UPDATE outbox SET attempts = attempts + 1, last_attempt_at = ? WHERE id = ?",
+                    (when, message_id),
+                )
+            else:
+                await db.execute(
+                    "UPDATE outbox SET state = ?, attempts = attempts + 1, last_attempt_at = ?, "
+                    "last_error = ?, next_attempt_at = coalesce(?, next_attempt_at) WHERE id = ?",
+                    (
+                        "pending" if retry_at is not None else "failed",
+                        when,
+                        reason,
+                        retry_at,
+                        message_id,
+                    ),
+                )
+
+    async def _read_incident(self, sql: str, params: Sequence[Any]) -> Incident | None:
+        try:
+            rows = await self._query(sql, params)
+            if not rows:
+                return None
+            entries = await self._query(_TIMELINE_SQL, (int(rows[0][0]),))
+        except sqlite3.Error as exc:
+            raise StoreError(f"read failed: {_one_line(exc)}") from exc
+        return replace(_row_to_incident(rows[0]), timeline=tuple(_row_to_entry(r) for r in entries))
 
     # -- bulk loading (benchmarks, demo) -----------------------------------------------
 
@@ -1244,3 +1642,279 @@ def _ticket_order(query: TicketQuery) -> str:
         raise StoreError(f"unknown ticket sort: {query.sort!r}")
     direction = " DESC" if query.descending else ""
     return ", ".join(key + direction for key in keys)
+
+
+# -- incidents -------------------------------------------------------------------------------
+
+_ORDER: Final = (
+    "title",
+    "component",
+    "severity",
+    "status",
+    "started_at",
+    "impact",
+    "resolved_at",
+    "monitoring_since",
+    "last_update_at",
+    "snoozed_until",
+    "review_path",
+    "review_due",
+    "review_done_at",
+    "playbook",
+    "playbook_times",
+    "root_cause",
+    "fix",
+    "postmortem_url",
+    "monitoring_override",
+)
+"""The stored incident fields, in :data:`_INCIDENT_COLUMNS` order (after the id)."""
+
+_INCIDENT_COLUMNS = (
+    "id, title, component, severity, status, started_at, customers, failing_percent, "
+    "impact_note, resolved_at, monitoring_since, last_update_at, snoozed_until, review_path, "
+    "review_due, review_done_at, playbook, playbook_times, root_cause, fix, postmortem_url, "
+    "monitoring_override"
+)
+_ENTRY_COLUMNS = "id, at, kind, text, actor, delivery"
+_TIMELINE_SQL = f"SELECT {_ENTRY_COLUMNS} FROM incident_timeline WHERE incident = ? ORDER BY at, id"
+_OUTBOX_COLUMNS = (
+    "id, channel, payload, entry_id, attempts, created_at, next_attempt_at, last_error"
+)
+_INCIDENT_TIMES = frozenset(
+    {
+        "resolved_at",
+        "monitoring_since",
+        "last_update_at",
+        "snoozed_until",
+        "review_due",
+        "review_done_at",
+    }
+)
+_INCIDENT_TEXTS = frozenset(
+    {"title", "component", "root_cause", "fix", "postmortem_url", "monitoring_override"}
+)
+_URL_LIKE = re.compile(r"://|/services/|/webhooks?/|\bhooks\.", re.I)
+"""What a webhook URL (never a channel name) contains."""
+
+
+def _coerce_incident_field(name: str, value: object) -> object:
+    """Check and normalise a value for incident field ``name`` (see ``update_incident``)."""
+    if name == "severity" or name == "status":
+        enum: type[StrEnum] = IncidentSeverity if name == "severity" else IncidentStatus
+        if isinstance(value, str):
+            try:
+                return enum(value)
+            except ValueError:
+                pass
+        raise StoreError(f"bad {name}: {value!r}")
+    if name in _INCIDENT_TEXTS:
+        if isinstance(value, str):
+            return value
+        raise StoreError(f"bad {name}: {value!r} (text)")
+    if name == "started_at":
+        return _aware(name, value)
+    if name in _INCIDENT_TIMES:
+        return None if value is None else _aware(name, value)
+    if name == "review_path":
+        if value is None or isinstance(value, str):
+            return value or None
+        raise StoreError(f"bad review_path: {value!r}")
+    if name == "impact":
+        return _coerce_impact(value)
+    if name == "playbook":
+        if isinstance(value, str) or not isinstance(value, Iterable):
+            raise StoreError(f"bad playbook: {value!r} (a set of step keys)")
+        keys = list(value)
+        if not all(isinstance(key, str) for key in keys):
+            raise StoreError(f"bad playbook: {value!r} (a set of step keys)")
+        return frozenset(keys)
+    if name == "playbook_times":
+        if isinstance(value, str) or not isinstance(value, Iterable):
+            raise StoreError(f"bad playbook_times: {value!r}")
+        times: list[tuple[str, datetime]] = []
+        for pair in value:
+            if not isinstance(pair, list | tuple) or len(pair) != 2 or not isinstance(pair[0], str):
+                raise StoreError(f"bad playbook time: {pair!r} (a (key, datetime) pair)")
+            times.append((pair[0], _aware(name, pair[1])))
+        return tuple(times)
+    raise StoreError(f"cannot update incident field: {name}")
+
+
+def _coerce_impact(value: object) -> Impact:
+    if not isinstance(value, Impact):
+        raise StoreError(f"bad impact: {value!r} (an Impact)")
+    customers, percent = value.customers, value.failing_percent
+    if customers is not None and (isinstance(customers, bool) or not isinstance(customers, int)):
+        raise StoreError(f"bad impact customers: {customers!r}")
+    if percent is not None and (isinstance(percent, bool) or not isinstance(percent, int | float)):
+        raise StoreError(f"bad impact failing_percent: {percent!r}")
+    if not isinstance(value.note, str):
+        raise StoreError(f"bad impact note: {value.note!r}")
+    return Impact(
+        customers=customers,
+        failing_percent=None if percent is None else float(percent),
+        note=value.note,
+    )
+
+
+def _incident_columns(name: str, value: Any) -> dict[str, object]:
+    """The column values that store a coerced incident field value."""
+    if name in ("severity", "status"):
+        return {name: value.value}
+    if name == "started_at":
+        return {name: _epoch(value)}
+    if name in _INCIDENT_TIMES:
+        return {name: _opt_epoch(value)}
+    if name == "impact":
+        return {
+            "customers": value.customers,
+            "failing_percent": value.failing_percent,
+            "impact_note": value.note,
+        }
+    if name == "playbook":
+        return {name: json.dumps(sorted(value))}
+    if name == "playbook_times":
+        return {name: json.dumps([[key, _epoch(when)] for key, when in value])}
+    return {name: value}
+
+
+def _row_to_incident(row: Sequence[Any]) -> Incident:
+    (
+        incident_id,
+        title,
+        component,
+        severity,
+        status,
+        started_at,
+        customers,
+        failing_percent,
+        impact_note,
+        resolved_at,
+        monitoring_since,
+        last_update_at,
+        snoozed_until,
+        review_path,
+        review_due,
+        review_done_at,
+        playbook,
+        playbook_times,
+        root_cause,
+        fix,
+        postmortem_url,
+        monitoring_override,
+    ) = row
+    return Incident(
+        id=int(incident_id),
+        title=title,
+        component=component,
+        severity=IncidentSeverity(severity),
+        status=IncidentStatus(status),
+        started_at=datetime.fromtimestamp(started_at, UTC),
+        impact=Impact(
+            customers=None if customers is None else int(customers),
+            failing_percent=None if failing_percent is None else float(failing_percent),
+            note=impact_note,
+        ),
+        resolved_at=_from_epoch(resolved_at),
+        monitoring_since=_from_epoch(monitoring_since),
+        last_update_at=_from_epoch(last_update_at),
+        snoozed_until=_from_epoch(snoozed_until),
+        review_path=review_path,
+        review_due=_from_epoch(review_due),
+        review_done_at=_from_epoch(review_done_at),
+        playbook=frozenset(json.loads(playbook)),
+        playbook_times=tuple(
+            (str(key), datetime.fromtimestamp(when, UTC))
+            for key, when in json.loads(playbook_times)
+        ),
+        root_cause=root_cause,
+        fix=fix,
+        postmortem_url=postmortem_url,
+        monitoring_override=monitoring_override,
+    )
+
+
+def _coerce_entry(entry: TimelineEntry) -> TimelineEntry:
+    """Check a timeline entry; return it with an EntryKind, aware-UTC time and no id."""
+    if not isinstance(entry, TimelineEntry):
+        raise StoreError(f"bad timeline entry: {entry!r}")
+    try:
+        kind = EntryKind(entry.kind)
+    except ValueError:
+        raise StoreError(f"bad timeline entry kind: {entry.kind!r}") from None
+    if not isinstance(entry.text, str) or not isinstance(entry.actor, str):
+        raise StoreError("bad timeline entry: text and actor must be text")
+    if entry.delivery is not None and not isinstance(entry.delivery, str):
+        raise StoreError(f"bad timeline entry delivery: {entry.delivery!r}")
+    delivery = None if entry.delivery is None else redact_text(entry.delivery)
+    return replace(entry, at=_aware("at", entry.at), kind=kind, delivery=delivery, id=None)
+
+
+def _row_to_entry(row: Sequence[Any]) -> TimelineEntry:
+    entry_id, at, kind, text, actor, delivery = row
+    return TimelineEntry(
+        at=datetime.fromtimestamp(at, UTC),
+        kind=EntryKind(kind),
+        text=text,
+        actor=actor,
+        delivery=delivery,
+        id=int(entry_id),
+    )
+
+
+def _row_to_outbound(row: Sequence[Any]) -> OutboundMessage:
+    message_id, channel, payload, entry_id, attempts, created_at, next_attempt_at, error = row
+    return OutboundMessage(
+        id=int(message_id),
+        channel=channel,
+        payload=payload,
+        entry_id=None if entry_id is None else int(entry_id),
+        attempts=int(attempts),
+        created_at=datetime.fromtimestamp(created_at, UTC),
+        next_attempt_at=datetime.fromtimestamp(next_attempt_at, UTC),
+        last_error=error,
+    )
+
+
+async def _insert_entry(db: aiosqlite.Connection, incident_id: int, entry: TimelineEntry) -> int:
+    async with db.execute(
+        "INSERT INTO incident_timeline (incident, at, kind, text, actor, delivery) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (incident_id, _epoch(entry.at), entry.kind.value, entry.text, entry.actor, entry.delivery),
+    ) as cursor:
+        return _lastrowid(cursor)
+
+
+async def _load_incident(
+    db: aiosqlite.Connection, incident_id: int, *, timeline: bool = True
+) -> Incident | None:
+    """Read an incident on ``db`` (inside the caller's transaction)."""
+    rows = list(
+        await db.execute_fetchall(
+            f"SELECT {_INCIDENT_COLUMNS} FROM incidents WHERE id = ?", (incident_id,)
+        )
+    )
+    if not rows:
+        return None
+    incident = _row_to_incident(rows[0])
+    if not timeline:
+        return incident
+    entries = await db.execute_fetchall(_TIMELINE_SQL, (incident_id,))
+    return replace(incident, timeline=tuple(_row_to_entry(r) for r in entries))
+
+
+async def _refuse_second_active(db: aiosqlite.Connection, except_id: int | None) -> None:
+    """Raise StoreError when an incident other than ``except_id`` is active."""
+    rows = list(
+        await db.execute_fetchall(
+            "SELECT id, title FROM incidents WHERE status != 'resolved' AND id IS NOT ? "
+            "ORDER BY id LIMIT 1",
+            (except_id,),
+        )
+    )
+    if rows:
+        other, title = rows[0]
+        raise StoreError(
+            f"incident #{other} is already active ({' '.join(str(title).split())}); "
+            "resolve it first"
+        )

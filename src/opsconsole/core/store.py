@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
+from opsconsole.core.incidents import Incident, TimelineEntry
 from opsconsole.core.models import ProbeResult, Uptime
 from opsconsole.core.tickets import Severity, Status, ThreadMessage, Ticket
 
@@ -182,3 +183,158 @@ class TicketStore(Protocol):
 
     async def runbook_steps(self, number: int) -> frozenset[int]:
         """Return the ticked runbook steps of ticket ``number``."""
+
+
+# -- incidents --------------------------------------------------------------------------------
+
+INCIDENT_FIELDS = frozenset(
+    {
+        "title",
+        "component",
+        "severity",
+        "status",
+        "started_at",
+        "impact",
+        "resolved_at",
+        "monitoring_since",
+        "last_update_at",
+        "snoozed_until",
+        "review_path",
+        "review_due",
+        "review_done_at",
+        "playbook",
+        "playbook_times",
+        "root_cause",
+        "fix",
+        "postmortem_url",
+        "monitoring_override",
+    }
+)
+"""The incident fields :meth:`IncidentStore.update_incident` may change (all but ``id``
+and ``timeline``)."""
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """A message waiting in the outbox for delivery (e.g. a Slack update).
+
+    Attributes:
+        id: The outbox row id.
+        channel: Where it goes, as a *name* (``"slack"``), never a webhook URL: the
+            sender looks the destination up in its configuration.
+        payload: What to send (for Slack: the message text).
+        entry_id: The timeline entry whose ``delivery`` reports on this message, if any.
+        attempts: Delivery attempts recorded so far with :meth:`IncidentStore.mark_outbound`.
+        created_at: When it was queued.
+        next_attempt_at: When it is due (again).
+        last_error: The reason the last attempt failed, None before the first failure.
+    """
+
+    id: int
+    channel: str
+    payload: str
+    entry_id: int | None
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    last_error: str | None
+
+
+class IncidentStore(Protocol):
+    """Persistence for incidents, their append-only timelines and the message outbox.
+
+    Every write is durable once it returns (it survives power loss). At most one
+    incident is active (not resolved) at a time, enforced by the store across processes
+    sharing the database. Incident ids start at 1 and are never reused. Timeline entries
+    are never changed or deleted; the only mutation is an entry's ``delivery`` result.
+    """
+
+    async def create_incident(self, incident: Incident, *, actor: str) -> Incident:
+        """Store a new incident with its timeline and return it with its id.
+
+        ``incident.id`` is ignored; ids are 1, 2, … The entries of ``incident.timeline``
+        are stored (their ids ignored), plus a ``DECLARED`` entry
+        ``"Declared: <title> (<severity>)"`` at ``started_at`` by ``actor`` unless the
+        timeline already has one.
+
+        Raises:
+            StoreError: when an incident is already active (also when another process
+                declared one first), or the write fails.
+        """
+
+    async def active_incident(self) -> Incident | None:
+        """Return the active (unresolved) incident with its timeline, or None."""
+
+    async def get_incident(self, incident_id: int) -> Incident | None:
+        """Return incident ``incident_id`` with its timeline, or None."""
+
+    async def list_incidents(self, limit: int = 100) -> list[Incident]:
+        """Return up to ``limit`` incidents, newest first, each with its timeline."""
+
+    async def update_incident(
+        self, incident_id: int, changes: Mapping[str, object], *, actor: str, at: datetime
+    ) -> Incident:
+        """Change fields of an incident (see :data:`INCIDENT_FIELDS`).
+
+        Writes no timeline entry: callers record what matters (status changes, snoozes)
+        with :meth:`append_timeline`.
+
+        Returns:
+            The incident after the change, with its timeline.
+
+        Raises:
+            StoreError: for an unknown incident or field, a value of the wrong type, or
+                reopening an incident while another one is active.
+        """
+
+    async def append_timeline(self, incident_id: int, entry: TimelineEntry) -> TimelineEntry:
+        """Append ``entry`` (its ``id`` ignored) to an incident's timeline.
+
+        Returns:
+            The stored entry, with its ``id``.
+
+        Raises:
+            StoreError: when the incident does not exist or the write fails.
+        """
+
+    async def set_entry_delivery(self, entry_id: int, delivery: str) -> None:
+        """Record the delivery result of a timeline entry (e.g. ``slack: queued`` → ``ok``).
+
+        Raises:
+            StoreError: when the entry does not exist.
+        """
+
+    async def enqueue_outbound(
+        self, channel: str, payload: str, *, entry_id: int | None, at: datetime
+    ) -> int:
+        """Queue ``payload`` for ``channel`` (a name, never a URL), due at ``at``.
+
+        Returns:
+            The outbox message id.
+
+        Raises:
+            StoreError: when ``channel`` looks like a URL or the write fails.
+        """
+
+    async def pending_outbound(self, now: datetime) -> list[OutboundMessage]:
+        """Return the undelivered messages due by ``now`` (``next_attempt_at <= now``),
+        oldest first."""
+
+    async def mark_outbound(
+        self,
+        message_id: int,
+        *,
+        delivered: bool,
+        error: str | None,
+        next_attempt_at: datetime | None,
+        at: datetime,
+    ) -> None:
+        """Record one delivery attempt of an outbox message (``attempts`` + 1).
+
+        ``delivered=True`` takes it out of the queue. Otherwise ``error`` is kept as
+        ``last_error`` and the message is due again at ``next_attempt_at``; with
+        ``next_attempt_at=None`` it is given up (kept, but never pending again).
+
+        Raises:
+            StoreError: when the message does not exist.
+        """
