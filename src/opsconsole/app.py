@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
@@ -21,6 +21,7 @@ from opsconsole.adapters.logging_setup import config_secrets
 from opsconsole.adapters.telemetry import TelemetryAppMixin
 from opsconsole.config.schema import Config
 from opsconsole.core.clock import Clock, system_clock
+from opsconsole.core.models import ProbeState
 from opsconsole.core.probe_state import overall_state
 from opsconsole.core.redact import redact_text
 from opsconsole.core.sources import SourceStatus
@@ -30,8 +31,10 @@ from opsconsole.evidence import escalation_evidence, runbook_evidence
 from opsconsole.messages import ProbeUpdated, SourceUpdated
 from opsconsole.polling import SOURCE_ORDER, Source, SourceHub
 from opsconsole.screens.help import HelpScreen
+from opsconsole.screens.incident_actions import IncidentActions
 from opsconsole.widgets.alerts_pane import AlertsPane
 from opsconsole.widgets.health_pane import HealthPane
+from opsconsole.widgets.incident_banner import IncidentBanner
 from opsconsole.widgets.metrics_pane import MetricsPane
 from opsconsole.widgets.sentry_pane import SentryPane
 from opsconsole.widgets.source_pane import SourcePane
@@ -58,7 +61,7 @@ FOCUS_KEYS = ("health", *SOURCE_ORDER)
 FIRST_FRAME_BUDGET = 1.0  # seconds we wait for history before drawing without it
 
 
-class OpsConsoleApp(TelemetryAppMixin, App[None]):
+class OpsConsoleApp(TelemetryAppMixin, IncidentActions):
     """The opsconsole dashboard."""
 
     CSS_PATH = "opsconsole.tcss"
@@ -67,6 +70,9 @@ class OpsConsoleApp(TelemetryAppMixin, App[None]):
         Binding("p", "toggle_pause", "Pause/Resume"),
         Binding("r", "refresh_now", "Re-run probes"),
         Binding("t", "tickets", "Tickets"),
+        Binding("I", "incident_declare", "Declare incident", key_display="I"),
+        Binding("i", "incident", "Incident"),
+        Binding("u", "incident_update", "Update", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
         *[
@@ -101,6 +107,8 @@ class OpsConsoleApp(TelemetryAppMixin, App[None]):
         self.engine: ProbeEngine | None = None
         self._health: HealthPane | None = None
         self.ticket_service: TicketService | None = None
+        self._incidents_init()
+        self._probe_states: dict[str, ProbeState] = {}
         self._background: list[asyncio.Task[None]] = []
 
     crash_hint = "the full traceback is in the opsconsole log file"
@@ -128,6 +136,7 @@ class OpsConsoleApp(TelemetryAppMixin, App[None]):
         Panes of sources that are not configured are not composed at all.
         """
         yield StatusHeader(service=self.config.service, timezone=self.config.tz, clock=self.clock)
+        yield IncidentBanner()
         right = [n for n in self.source_names if n != "alerts"]
         with Horizontal(id="main"):
             with Vertical(id="left"):
@@ -169,6 +178,12 @@ class OpsConsoleApp(TelemetryAppMixin, App[None]):
             log.exception("ticket queue unavailable")
             self.ticket_service = None
             self.query_one(StatusHeader).note = f"tickets unavailable: {exc}"
+        if self.store is not None and hasattr(self.store, "create_incident"):
+            try:
+                await self.start_incidents(self.store)
+            except Exception as exc:
+                log.exception("incident mode unavailable")
+                self.query_one(StatusHeader).note = f"incidents unavailable: {exc}"
         self._health = self.query_one(HealthPane)
         self._health.show(self.engine.statuses())
         self._update_overall()
@@ -255,6 +270,9 @@ class OpsConsoleApp(TelemetryAppMixin, App[None]):
         for task in self._background:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        slack = getattr(self.incident_service, "slack", None)
+        if slack is not None:
+            await slack.aclose()
         if self.hub is not None:
             await self.hub.stop()
         if self.engine is not None:
@@ -268,8 +286,14 @@ class OpsConsoleApp(TelemetryAppMixin, App[None]):
     def _on_probe_status(self, status: ProbeStatus) -> None:
         if self._health is not None:
             self._health.post_message(ProbeUpdated(status))
+        if self._probe_states.get(status.name) is not status.state:
+            self._probe_states[status.name] = status.state
+            reason = status.result.reason if status.result is not None else ""
+            self.observe_probe(status.name, status.state, reason)
 
     def _on_source_status(self, status: SourceStatus) -> None:
+        if status.error is None and status.data is not None:
+            self.observe_source(status.source, status.data)
         for pane in self.query(SourcePane):
             if pane.source_name == status.source:
                 pane.post_message(SourceUpdated(status))
@@ -358,6 +382,9 @@ class OpsConsoleApp(TelemetryAppMixin, App[None]):
         )
         yield SystemCommand("Show key bindings", "The help screen", self.action_help)
         yield SystemCommand("Open the ticket queue", "Key t", self.action_tickets)
+        yield SystemCommand("Declare an incident", "Key I", self.action_incident_declare)
+        yield SystemCommand("Open the incident", "Key i", self.action_incident)
+        yield SystemCommand("Send a stakeholder update", "Key u", self.action_incident_update)
         for n, name in enumerate(FOCUS_KEYS, start=1):
             if name == "health" or name in self.source_names:
                 yield SystemCommand(

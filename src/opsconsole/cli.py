@@ -65,9 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(check)
     check.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
 
-    from opsconsole import cli_tickets
+    from opsconsole import cli_incident, cli_tickets
 
     cli_tickets.add_parser(sub, _common)
+    cli_incident.add_parser(sub, _common)
 
     status = sub.add_parser(
         "status",
@@ -114,6 +115,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args)
         if args.command == "status":
             return _status(args)
+        if args.command == "incident":
+            from opsconsole import cli_incident
+
+            return cli_incident.run(args, _load_or_default(args), _db_path(args))
         if args.command == "tickets":
             from opsconsole import cli_tickets
 

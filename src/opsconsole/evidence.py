@@ -40,6 +40,12 @@ def runbook_evidence(key: str, engine: ProbeEngine | None, hub: SourceHub | None
                 extra = f", {latency:.0f} ms" if latency is not None else ""
                 return f"{status.name}: {status.state.value}{extra}"
         return None
+    if kind == "metrics":
+        metrics = _data(hub, "metrics")
+        if isinstance(metrics, MetricsSnapshot):
+            bad = [r.name for r in metrics.readings if r.level in ("warn", "crit")]
+            return f"metrics: {', '.join(bad)} above threshold" if bad else "metrics: normal"
+        return None
     if kind == "metric":
         metrics = _data(hub, "metrics")
         if isinstance(metrics, MetricsSnapshot):

@@ -389,6 +389,9 @@ class OutboxWriter:
 
     def _write(self, message: EmailMessage) -> Path:
         try:
+            # Maildir(create=True) makes only the last directory: the default outbox's
+            # parents ($XDG_DATA_HOME/opsconsole) may not exist yet on a fresh machine.
+            self._path.parent.mkdir(parents=True, exist_ok=True)
             box = mailbox.Maildir(self._path, factory=None, create=True)
             key = box.add(message)
         except (OSError, mailbox.Error) as exc:

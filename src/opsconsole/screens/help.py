@@ -13,12 +13,23 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("p", "Pause / resume polling"),
     ("r", "Re-run every probe and poll every source now"),
     ("t", "Tickets: the whole queue"),
+    ("I", "Declare an incident"),
+    ("i", "The incident: playbook, timeline, history"),
+    ("u", "Send a stakeholder update now"),
     ("1 – 5", "Focus Health, Sentry, Metrics, Alerts, Status page"),
     ("↑ ↓ / j k", "Move in a table"),
     ("enter", "Details of a Sentry issue or metric (c copy, o open)"),
     ("ctrl+p", "Command palette (every action is there)"),
     ("?", "This help"),
     ("q", "Quit"),
+)
+INCIDENT_KEYS: tuple[tuple[str, str], ...] = (
+    ("u", "Stakeholder update (ctrl+s Slack, ctrl+o copy, ctrl+t snooze)"),
+    ("n", "Timeline note"),
+    ("s", "Status: investigating, identified, monitoring"),
+    ("space", "Tick a playbook step"),
+    ("R", "Resolve: all-clear and post-incident review"),
+    ("d", "Mark the review done"),
 )
 TICKET_KEYS: tuple[tuple[str, str], ...] = (
     ("/", "Filter on text (subject, requester, #number)"),
@@ -46,6 +57,8 @@ class HelpScreen(ModalScreen[None]):
         lines = [line(k, t) for k, t in KEYS]
         lines.append(Content.styled("\nOn the Tickets screen and a ticket", "bold"))
         lines += [line(k, t) for k, t in (*TICKET_KEYS, *TRIAGE_HELP)]
+        lines.append(Content.styled("\nOn the incident screen", "bold"))
+        lines += [line(k, t) for k, t in INCIDENT_KEYS]
         with Vertical(id="help-box"):
             yield Static(Content("Keys"), id="help-title")
             yield Static(Content("\n").join(lines), id="help-keys")

@@ -14,6 +14,7 @@ from opsconsole.core.runbooks import Runbook
 from opsconsole.core.text import sanitize_terminal
 from opsconsole.core.tickets import Direction, Ticket
 from opsconsole.screens.ticket_actions import TRIAGE_BINDINGS, TicketActions
+from opsconsole.widgets.incident_banner import IncidentBanner
 from opsconsole.widgets.ticket_cells import SLA_STYLE, STATUS_LABEL
 
 DIRECTION_STYLE = {
@@ -41,6 +42,7 @@ class TicketScreen(TicketActions):
 
     def compose(self) -> ComposeResult:
         """Header, SLA, runbook, thread, audit."""
+        yield IncidentBanner()
         with VerticalScroll(id="ticket-body"):
             yield Static("", id="ticket-header")
             yield Static("", id="ticket-sla")

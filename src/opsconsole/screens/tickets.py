@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from opsconsole.core.store import TicketQuery
 from opsconsole.core.tickets import Severity, Status, Ticket
 from opsconsole.screens.ticket_actions import TRIAGE_BINDINGS, TicketActions
+from opsconsole.widgets.incident_banner import IncidentBanner
 from opsconsole.widgets.ticket_cells import (
     STATUS_LABEL,
     age,
@@ -78,6 +79,7 @@ class TicketsScreen(TicketActions):
 
     def compose(self) -> ComposeResult:
         """Filter input, status line, table, footer."""
+        yield IncidentBanner()
         yield Input(placeholder="filter: subject, requester, #number", id="ticket-filter")
         yield Static("", id="tickets-status")
         table: DataTable[Text] = DataTable(

@@ -43,7 +43,7 @@ async def import_path(service: TicketService, path: Path) -> ImportReport:
 
     report = ImportReport()
     problems: list[tuple[str, str]] = []
-    messages = iter_source(path, problems=problems)
+    messages = iter_source(path, max_bytes=max_message_bytes(service.config), problems=problems)
     while True:  # one message in memory at a time; reading happens off the event loop
         item: tuple[str, bytes] | None = await asyncio.to_thread(next, messages, None)
         if item is None:
@@ -68,7 +68,10 @@ class MailboxPoller:
         if settings is not None:
             from opsconsole.adapters.mail_transport import ImapPoller
 
-            self._imap = ImapPoller(settings)  # type: ignore[arg-type]
+            self._imap = ImapPoller(
+                settings,  # type: ignore[arg-type]
+                max_bytes=max_message_bytes(config),
+            )
 
     async def poll_once(self) -> ImportReport:
         """Import whatever arrived since the last poll."""
@@ -98,8 +101,9 @@ class MailboxPoller:
                 continue
             file = new / name
             size = (await asyncio.to_thread(file.stat)).st_size
-            if size > MAX_MESSAGE_BYTES:  # never read a huge file into memory
-                reason = f"message is {size / 1e6:.1f} MB (limit {MAX_MESSAGE_BYTES / 1e6:.0f} MB)"
+            cap = max_message_bytes(self.config)
+            if size > cap:  # never read a huge file into memory
+                reason = f"message is {size / 1e6:.1f} MB (limit {cap / 1e6:.0f} MB)"
                 report.results.append(IntakeResult("rejected", f"maildir:{name}", reason=reason))
             else:
                 raw = await asyncio.to_thread(file.read_bytes)
@@ -109,9 +113,10 @@ class MailboxPoller:
     async def _poll_imap(self, report: ImportReport) -> None:
         assert self._imap is not None
         fetched = await self._imap.fetch_unseen()
+        done: list[str] = []
         for uid, reason in getattr(self._imap, "skipped", ()):
             report.results.append(IntakeResult("rejected", f"imap:{uid}", reason=reason))
-        done: list[str] = []
+            done.append(uid)  # reported once, like an over-cap Maildir file moved to cur/
         for uid, raw in fetched:
             report.results.append(await self.service.ingest(raw, source=f"imap:{uid}"))
             done.append(uid)
@@ -128,6 +133,11 @@ class MailboxPoller:
             except Exception:
                 log.exception("mail intake failed")
             await asyncio.sleep(interval)
+
+
+def max_message_bytes(config: Config) -> int:
+    """The size cap applied before parsing (``email.max_message_bytes``)."""
+    return config.email.max_message_bytes if config.email is not None else MAX_MESSAGE_BYTES
 
 
 def _ensure_maildir(path: Path) -> None:

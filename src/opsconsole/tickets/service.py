@@ -119,9 +119,12 @@ class TicketService:
         """Turn one raw message into a ticket, a thread reply, or a report line. Never raises
         for bad mail (a store failure does raise: nothing may be silently lost)."""
         from opsconsole.adapters.mail import MailRejected, parse_message
+        from opsconsole.tickets.intake import max_message_bytes
 
         try:
-            mail = await asyncio.to_thread(parse_message, raw)
+            mail = await asyncio.to_thread(
+                parse_message, raw, max_bytes=max_message_bytes(self.config)
+            )
         except MailRejected as exc:
             return IntakeResult("rejected", source, reason=exc.reason)
         if await self.store.find_ticket_by_message_id(mail.message_id) is not None:

@@ -1,0 +1,182 @@
+"""``opsconsole incident start|update|status|resolve|list`` — incident mode from a shell."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from opsconsole.config.schema import Config
+from opsconsole.core.incidents import Impact, Incident, IncidentSeverity, incident_metrics
+from opsconsole.core.text import sanitize_terminal
+
+
+def add_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    """Register the ``incident`` subcommands."""
+    incident = sub.add_parser(
+        "incident", help="incident mode from the shell", description="Incident mode (guide §8)."
+    )
+    actions = incident.add_subparsers(dest="incident_command", metavar="ACTION", required=True)
+    start = actions.add_parser("start", help="declare an incident", description="Declare.")
+    start.add_argument("--title", required=True)
+    start.add_argument("--component", default="API")
+    start.add_argument("--severity", choices=["critical", "high"], default="critical")
+    start.add_argument("--customers", type=int, help="customers affected")
+    start.add_argument("--failing", type=float, help="% of requests failing")
+    update = actions.add_parser(
+        "update",
+        help="send a stakeholder update",
+        description="Record a stakeholder update and post it to Slack (the same path as the "
+        "console's prompt). Without --message the guide's Step 2 update is composed.",
+    )
+    update.add_argument("--message", help="the update text")
+    update.add_argument("--no-slack", action="store_true", help="record only")
+    status = actions.add_parser("status", help="the active incident", description="Status.")
+    status.add_argument("--json", action="store_true")
+    resolve = actions.add_parser(
+        "resolve",
+        help="send the all-clear and write the review",
+        description="Send the all-clear and write the post-incident review. Never prompts.",
+    )
+    resolve.add_argument("--root-cause", default="")
+    resolve.add_argument("--fix", default="")
+    resolve.add_argument(
+        "--override", default="", help="reason to skip the 30-minute monitoring window"
+    )
+    resolve.add_argument("--no-slack", action="store_true", help="record only")
+    lst = actions.add_parser("list", help="past incidents", description="Incident history.")
+    lst.add_argument("--json", action="store_true")
+    for parser in (start, update, status, resolve, lst):
+        common(parser)
+
+
+def run(args: argparse.Namespace, config: Config, db: Path) -> int:
+    """Dispatch; errors are one line on stderr with exit 1."""
+    return asyncio.run(_run(args, config, db))
+
+
+async def _run(args: argparse.Namespace, config: Config, db: Path) -> int:
+    from opsconsole.adapters.sqlite_store import SqliteStore
+    from opsconsole.incidents.service import IncidentError, IncidentService
+
+    store = await SqliteStore.open(db)
+    slack = None
+    if config.incident.slack is not None:
+        from opsconsole.adapters.slack import SlackWebhook
+
+        slack = SlackWebhook(config.incident.slack.webhook.get_secret_value())
+    service = IncidentService(store, config, slack=slack)
+    try:
+        return await _dispatch(args, service)
+    except IncidentError as exc:
+        print(f"opsconsole: {sanitize_terminal(str(exc), single_line=True)}", file=sys.stderr)
+        return 1
+    finally:
+        if slack is not None:
+            await slack.aclose()
+        await store.close()
+
+
+async def _dispatch(args: argparse.Namespace, service: Any) -> int:
+    command = args.incident_command
+    if command == "start":
+        impact = Impact(customers=args.customers, failing_percent=args.failing)
+        incident = await service.declare(
+            args.title, args.component, IncidentSeverity(args.severity), impact
+        )
+        print(f"incident #{incident.id} declared; first update due {_due(service, incident)}")
+        return 0
+    if command == "update":
+        incident = await _active(service)
+        text = args.message or service.draft_update(incident)
+        entry = await service.send_update(text, slack=not args.no_slack)
+        print(f"update recorded on incident #{incident.id} ({entry.delivery})")
+        return 0
+    if command == "status":
+        incident = await _active(service)
+        if args.json:
+            print(json.dumps(incident_json(incident, service), indent=2))
+        else:
+            state, _ = service.update_state(incident)
+            print(
+                f"#{incident.id} {incident.status.value} {incident.severity.value}: "
+                f"{sanitize_terminal(incident.title, single_line=True)} — next update "
+                f"{_due(service, incident)} ({state.value})"
+            )
+        return 0
+    if command == "resolve":
+        incident = await _active(service)
+        closed, path = await service.resolve(
+            root_cause=args.root_cause,
+            fix=args.fix,
+            override=args.override,
+            slack=not args.no_slack,
+        )
+        print(f"incident #{closed.id} resolved; review written to {path}")
+        return 0
+    incidents = await service.store.list_incidents(limit=100)
+    if args.json:
+        print(json.dumps([incident_json(i, service) for i in incidents], indent=2))
+    else:
+        for item in incidents:
+            print(
+                f"#{item.id} {item.status.value:<13} {item.started_at:%Y-%m-%d %H:%M} "
+                f"{sanitize_terminal(item.title, single_line=True, limit=80)}"
+            )
+    return 0
+
+
+async def _active(service: Any) -> Incident:
+    from opsconsole.incidents.service import IncidentError
+
+    incident: Incident | None = await service.active()
+    if incident is None:
+        raise IncidentError("no active incident")
+    return incident
+
+
+def _due(service: Any, incident: Incident) -> str:
+    due: datetime = service.next_update(incident)
+    return due.strftime("%H:%M UTC")
+
+
+def incident_json(incident: Incident, service: Any) -> dict[str, Any]:
+    """An incident as JSON (no webhook URLs anywhere)."""
+    metrics = incident_metrics(incident, service.every, service.clock())
+    state, _ = service.update_state(incident)
+    return {
+        "id": incident.id,
+        "title": incident.title,
+        "component": incident.component,
+        "severity": incident.severity.value,
+        "status": incident.status.value,
+        "started_at": incident.started_at.isoformat(),
+        "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
+        "impact": {
+            "customers": incident.impact.customers,
+            "failing_percent": incident.impact.failing_percent,
+        },
+        "next_update_due": service.next_update(incident).isoformat(),
+        "update_state": state.value if incident.active else None,
+        "duration_seconds": metrics.duration.total_seconds(),
+        "time_to_first_update_seconds": (
+            metrics.time_to_first_update.total_seconds()
+            if metrics.time_to_first_update is not None
+            else None
+        ),
+        "cadence_kept_percent": metrics.cadence_kept,
+        "review_path": incident.review_path,
+        "review_due": incident.review_due.isoformat() if incident.review_due else None,
+        "timeline": [
+            {"at": e.at.isoformat(), "kind": e.kind.value, "text": e.text, "delivery": e.delivery}
+            for e in incident.timeline
+        ],
+    }

@@ -1,0 +1,1 @@
+"""Incident mode services (engine layer): declare, update, timeline, resolve."""

@@ -1,0 +1,364 @@
+"""Every incident write goes through :class:`IncidentService`.
+
+The timeline is append-only and written before anything is sent, so an update is never
+lost: when Slack is unreachable the message waits in the store's outbox and is retried;
+the timeline entry's delivery result changes from "queued" to "ok" when it gets through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from opsconsole.config.schema import Config
+from opsconsole.core.clock import Clock, system_clock
+from opsconsole.core.incident_text import compose_all_clear, compose_update, render_review
+from opsconsole.core.incidents import (
+    EntryKind,
+    Impact,
+    Incident,
+    IncidentSeverity,
+    IncidentStatus,
+    TimelineEntry,
+    UpdateState,
+    all_clear_allowed,
+    next_update_due,
+    update_state,
+)
+from opsconsole.core.redact import redact_text
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER = timedelta(seconds=30)
+IncidentListener = Callable[[Incident | None], None]
+
+
+class IncidentError(Exception):
+    """An operator mistake or a refused delivery, with a one-line reason."""
+
+
+class IncidentService:
+    """Declare, update, note, snooze, resolve; retry queued Slack posts."""
+
+    def __init__(
+        self,
+        store: Any,
+        config: Config,
+        *,
+        clock: Clock = system_clock,
+        slack: Any | None = None,
+        listener: IncidentListener | None = None,
+        actor: str | None = None,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.clock = clock
+        self.slack = slack
+        self.listener = listener
+        self.actor = actor or config.operator.name
+        settings = config.incident
+        self.every: timedelta = settings.update_every
+        self.warn_before: timedelta = settings.warn_before
+
+    # -- reading ----------------------------------------------------------------------
+
+    async def active(self) -> Incident | None:
+        """The active incident (with its timeline), or None."""
+        incident: Incident | None = await self.store.active_incident()
+        return incident
+
+    def next_update(self, incident: Incident) -> datetime:
+        """When the next stakeholder update is due."""
+        return next_update_due(incident, self.every)
+
+    def update_state(
+        self, incident: Incident, now: datetime | None = None
+    ) -> tuple[UpdateState, timedelta]:
+        """OK / WARNING / OVERDUE and the time left (negative when late)."""
+        return update_state(incident, self.every, now or self.clock(), warn_before=self.warn_before)
+
+    def draft_update(self, incident: Incident) -> str:
+        """The guide's Step 2/5 update, pre-filled."""
+        now = self.clock()
+        return compose_update(incident, now, now + self.every, self.config.tz)
+
+    def draft_all_clear(self, incident: Incident) -> str:
+        """The guide's Step 6 all-clear message."""
+        return compose_all_clear(incident, self.clock())
+
+    # -- writing ----------------------------------------------------------------------
+
+    async def declare(
+        self,
+        title: str,
+        component: str,
+        severity: IncidentSeverity,
+        impact: Impact | None = None,
+    ) -> Incident:
+        """Open an incident (only one can be active)."""
+        from opsconsole.core.store import StoreError
+
+        if await self.active() is not None:
+            raise IncidentError("an incident is already active")
+        incident = Incident(
+            id=0,
+            title=title.strip() or "Untitled incident",
+            component=component.strip() or "API",
+            severity=severity,
+            status=IncidentStatus.INVESTIGATING,
+            started_at=self.clock(),
+            impact=impact or Impact(),
+        )
+        try:
+            created: Incident = await self.store.create_incident(incident, actor=self.actor)
+        except StoreError as exc:
+            raise IncidentError(str(exc)) from None
+        self._notify(created)
+        return created
+
+    async def _require(self) -> Incident:
+        incident = await self.active()
+        if incident is None:
+            raise IncidentError("no active incident")
+        return incident
+
+    async def _change(self, changes: Mapping[str, object], entry: TimelineEntry | None) -> Incident:
+        incident = await self._require()
+        if entry is not None:
+            await self.store.append_timeline(incident.id, entry)
+        if changes:
+            await self.store.update_incident(
+                incident.id, changes, actor=self.actor, at=self.clock()
+            )
+        updated: Incident = await self.store.get_incident(incident.id)
+        self._notify(updated if updated.active else None)
+        return updated
+
+    def _entry(self, kind: EntryKind, text: str, delivery: str | None = None) -> TimelineEntry:
+        return TimelineEntry(
+            at=self.clock(), kind=kind, text=text, actor=self.actor, delivery=delivery
+        )
+
+    async def set_status(self, status: IncidentStatus) -> Incident:
+        """investigating → identified → monitoring (starts the 30-minute window)."""
+        if status is IncidentStatus.RESOLVED:
+            raise IncidentError("use resolve to close an incident (it sends the all-clear)")
+        changes: dict[str, object] = {"status": status}
+        if status is IncidentStatus.MONITORING:
+            changes["monitoring_since"] = self.clock()
+        return await self._change(changes, self._entry(EntryKind.STATUS, f"Status: {status.value}"))
+
+    async def note(self, text: str) -> Incident:
+        """A manual timeline note."""
+        return await self._change({}, self._entry(EntryKind.NOTE, text))
+
+    async def record(self, kind: EntryKind, text: str) -> None:
+        """An automatic entry (probe down/up, alert, Sentry spike, ticket); no-op when idle."""
+        incident = await self.active()
+        if incident is not None:
+            await self.store.append_timeline(incident.id, self._entry(kind, text))
+            self._notify(await self.active())
+
+    async def set_impact(self, impact: Impact) -> Incident:
+        """Record a new impact estimate."""
+        return await self._change(
+            {"impact": impact}, self._entry(EntryKind.IMPACT, f"Impact: {impact.label()}")
+        )
+
+    async def snooze(self, minutes: int = 5) -> Incident:
+        """Push the update prompt back (recorded)."""
+        until = self.clock() + timedelta(minutes=minutes)
+        entry = self._entry(EntryKind.SNOOZE, f"Update prompt snoozed for {minutes} min")
+        return await self._change({"snoozed_until": until}, entry)
+
+    async def tick_playbook(self, key: str, done: bool) -> Incident:
+        """Tick a playbook step (with its time) or untick it."""
+        incident = await self._require()
+        steps = set(incident.playbook)
+        times = dict(incident.playbook_times)
+        if done:
+            steps.add(key)
+            times[key] = self.clock()
+        else:
+            steps.discard(key)
+            times.pop(key, None)
+        entry = self._entry(EntryKind.PLAYBOOK, f"{'Done' if done else 'Undone'}: {key}")
+        return await self._change(
+            {"playbook": frozenset(steps), "playbook_times": tuple(sorted(times.items()))}, entry
+        )
+
+    async def send_update(
+        self, text: str, *, slack: bool = True, copied: bool = False
+    ) -> TimelineEntry:
+        """Record a stakeholder update, then deliver it (or queue it). Never loses it."""
+        incident = await self._require()
+        deliveries = ["clipboard"] if copied else []
+        send = slack and self.slack is not None
+        if send:
+            deliveries.append("slack: sending")
+        entry = await self.store.append_timeline(
+            incident.id,
+            self._entry(EntryKind.UPDATE, text, delivery=", ".join(deliveries) or "recorded"),
+        )
+        await self.store.update_incident(
+            incident.id,
+            {"last_update_at": self.clock(), "snoozed_until": None},
+            actor=self.actor,
+            at=self.clock(),
+        )
+        if send:
+            result = await self._deliver(text, entry)
+            deliveries[-1] = result
+            await self.store.set_entry_delivery(entry.id, ", ".join(deliveries))
+        self._notify(await self.active())
+        final: TimelineEntry = entry
+        if send and deliveries[-1].startswith("slack: failed"):
+            raise IncidentError(deliveries[-1].removeprefix("slack: failed: "))
+        return final
+
+    async def _deliver(self, text: str, entry: TimelineEntry) -> str:
+        from opsconsole.adapters.slack import SlackError
+
+        assert self.slack is not None
+        try:
+            await self.slack.post(text)
+        except SlackError as exc:
+            reason = redact_text(exc.reason)
+            if exc.retryable:
+                await self.store.enqueue_outbound("slack", text, entry_id=entry.id, at=self.clock())
+                return f"slack: queued ({reason})"
+            return f"slack: failed: {reason}"
+        return "slack: ok"
+
+    async def flush_outbox(self) -> int:
+        """Retry queued Slack posts; returns how many got through."""
+        if self.slack is None:
+            return 0
+        from opsconsole.adapters.slack import SlackError
+
+        now = self.clock()
+        sent = 0
+        for message in await self.store.pending_outbound(now):
+            try:
+                await self.slack.post(message.payload)
+            except SlackError as exc:
+                retry = now + (
+                    timedelta(seconds=exc.retry_after) if exc.retry_after else RETRY_AFTER
+                )
+                await self.store.mark_outbound(
+                    message.id,
+                    delivered=exc.retryable is False,
+                    error=redact_text(exc.reason),
+                    next_attempt_at=retry if exc.retryable else None,
+                    at=now,
+                )
+                if not exc.retryable and message.entry_id is not None:
+                    await self.store.set_entry_delivery(
+                        message.entry_id, f"slack: failed: {redact_text(exc.reason)}"
+                    )
+                continue
+            await self.store.mark_outbound(
+                message.id, delivered=True, error=None, next_attempt_at=None, at=now
+            )
+            if message.entry_id is not None:
+                await self.store.set_entry_delivery(message.entry_id, "slack: ok (after retry)")
+            sent += 1
+        if sent:
+            self._notify(await self.active())
+        return sent
+
+    async def resolve(
+        self,
+        *,
+        root_cause: str = "",
+        fix: str = "",
+        override: str = "",
+        all_clear: str | None = None,
+        slack: bool = True,
+    ) -> tuple[Incident, Path]:
+        """Send the all-clear, close the incident and write the post-incident review."""
+        incident = await self._require()
+        now = self.clock()
+        allowed, remaining = all_clear_allowed(incident, now)
+        if not allowed and not override.strip():
+            minutes = max(int(remaining.total_seconds() // 60), 0)
+            raise IncidentError(
+                f"still monitoring: {minutes} min left of the 30-minute window "
+                "(give an override reason to resolve now)"
+            )
+        changes: dict[str, object] = {"root_cause": root_cause, "fix": fix}
+        if override.strip() and not allowed:
+            changes["monitoring_override"] = override.strip()
+        template = self.config.incident.postmortem_url_template
+        if template and not incident.postmortem_url:
+            changes["postmortem_url"] = template.format(id=incident.id)
+        await self.store.update_incident(incident.id, changes, actor=self.actor, at=now)
+        incident = await self._require()
+        text = all_clear or self.draft_all_clear(incident)
+        await self.send_update_kind(text, EntryKind.ALL_CLEAR, slack=slack)
+        due = now + self.config.incident.review_due
+        await self.store.update_incident(
+            incident.id,
+            {"status": IncidentStatus.RESOLVED, "resolved_at": now, "review_due": due},
+            actor=self.actor,
+            at=now,
+        )
+        closed = await self.store.get_incident(incident.id)
+        path = await asyncio.to_thread(self._write_review, closed)
+        await self.store.append_timeline(
+            incident.id, self._entry(EntryKind.REVIEW, f"Review written: {path.name}")
+        )
+        await self.store.update_incident(
+            incident.id, {"review_path": str(path)}, actor=self.actor, at=now
+        )
+        final = await self.store.get_incident(incident.id)
+        await asyncio.to_thread(self._write_review, final)  # include the REVIEW entry
+        self._notify(None)
+        return final, path
+
+    async def send_update_kind(self, text: str, kind: EntryKind, *, slack: bool) -> None:
+        """Record and deliver a message of ``kind`` (the all-clear)."""
+        incident = await self._require()
+        send = slack and self.slack is not None
+        entry = await self.store.append_timeline(
+            incident.id, self._entry(kind, text, delivery="slack: sending" if send else "recorded")
+        )
+        if send:
+            result = await self._deliver(text, entry)
+            await self.store.set_entry_delivery(entry.id, result)
+
+    def _write_review(self, incident: Incident) -> Path:
+        directory = self.config.incident.reviews_dir
+        directory.mkdir(parents=True, exist_ok=True)
+        day = incident.started_at.strftime("%Y-%m-%d")
+        path = directory / f"incident-{incident.id}-{day}.md"
+        path.write_text(render_review(incident, self.clock(), self.every), encoding="utf-8")
+        return path
+
+    async def mark_review_done(self, incident_id: int) -> Incident:
+        """The post-incident review is written and shared."""
+        await self.store.update_incident(
+            incident_id, {"review_done_at": self.clock()}, actor=self.actor, at=self.clock()
+        )
+        incident: Incident = await self.store.get_incident(incident_id)
+        self._notify(await self.active())
+        return incident
+
+    async def pending_review(self) -> Incident | None:
+        """The latest resolved incident whose review is not done yet."""
+        for incident in await self.store.list_incidents(limit=20):
+            if incident.status is IncidentStatus.RESOLVED and incident.review_done_at is None:
+                found: Incident = incident
+                return found
+        return None
+
+    def _notify(self, incident: Incident | None) -> None:
+        if self.listener is not None:
+            try:
+                self.listener(incident)
+            except Exception:
+                log.exception("incident listener failed")

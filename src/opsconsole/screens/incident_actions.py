@@ -1,0 +1,376 @@
+"""Incident mode's app-level actions and its one-second tick (a mixin of the App)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from textual.app import App
+
+from opsconsole.core.incidents import (
+    EntryKind,
+    Impact,
+    Incident,
+    IncidentStatus,
+    UpdateState,
+    all_clear_allowed,
+    suggest_declaring,
+)
+from opsconsole.core.models import ProbeState
+from opsconsole.core.redact import redact_text
+from opsconsole.core.sources import AlertsSnapshot, MetricsSnapshot, SentrySnapshot
+from opsconsole.core.text import sanitize_terminal
+from opsconsole.screens.incident_dialogs import (
+    Declaration,
+    DeclareScreen,
+    ResolveScreen,
+    UpdateChoice,
+    UpdatePromptScreen,
+)
+from opsconsole.screens.ticket_dialogs import ComposeResultData, EditorScreen, PickScreen
+
+log = logging.getLogger(__name__)
+SENTRY_SPIKE = 5  # new issues in 24 h between two polls that count as a spike
+
+
+class IncidentActions(App[None]):
+    """Declare (I), open (i), update (u) and the automatic prompt, banner and timeline."""
+
+    config: Any
+    clock: Any
+    incident: Incident | None = None
+    review_pending: Incident | None = None
+    incident_service: Any = None
+    _prompted_for: Any = None
+    _overdue_rung: Any = None
+    _suggested: set[str]
+    _down_since: dict[str, Any]
+    _last_sentry_new: int | None = None
+    _known_alerts: set[str]
+
+    def _incidents_init(self) -> None:
+        self._suggested = set()
+        self._down_since = {}
+        self._known_alerts = set()
+        self._critical_alerts: list[str] = []
+
+    async def start_incidents(self, store: Any) -> None:
+        """Build the service, load the active incident, start the tick and the outbox."""
+        from opsconsole.incidents.service import IncidentService
+
+        slack = None
+        settings = self.config.incident
+        if settings.slack is not None:
+            from opsconsole.adapters.slack import SlackWebhook
+
+            slack = SlackWebhook(settings.slack.webhook.get_secret_value())
+        self.incident_service = IncidentService(
+            store,
+            self.config,
+            clock=self.clock,
+            slack=slack,
+            listener=self._incident_changed,
+        )
+        self.incident = await self.incident_service.active()
+        self.review_pending = await self.incident_service.pending_review()
+        self.set_interval(1.0, self.incident_tick)
+        self.set_interval(15.0, self._flush_outbox)
+        self.set_interval(30.0, lambda: self.suggest_incident(self._critical_alerts))
+
+    def _incident_changed(self, incident: Incident | None) -> None:
+        self.incident = incident
+        self.run_worker(self._refresh_incident_views(), group="incident-views", exclusive=True)
+
+    async def _refresh_incident_views(self) -> None:
+        from opsconsole.screens.incident import IncidentScreen
+
+        if self.incident_service is not None:
+            self.review_pending = await self.incident_service.pending_review()
+        for screen in self.screen_stack:
+            if isinstance(screen, IncidentScreen):
+                await screen.reload()
+
+    async def _flush_outbox(self) -> None:
+        try:
+            sent = await self.incident_service.flush_outbox()
+        except Exception:
+            log.exception("outbox flush failed")
+            return
+        if sent:
+            self.notify(f"{sent} queued update(s) delivered to Slack")
+
+    # -- the tick: prompt, overdue bell, suggestions -----------------------------------
+
+    def incident_tick(self) -> None:
+        """Every second: open the update prompt when due; ring when overdue."""
+        incident, service = self.incident, self.incident_service
+        if incident is None or service is None:
+            return
+        state, remaining = service.update_state(incident)
+        due = service.next_update(incident)
+        if remaining.total_seconds() <= 0 and self._prompted_for != due:
+            self._prompted_for = due
+            self.action_incident_update()
+        if state is UpdateState.OVERDUE and self._overdue_rung != due:
+            self._overdue_rung = due
+            self.bell()
+            self.notify(
+                "Stakeholder update is OVERDUE (guide §8 Step 5: every 15 minutes)",
+                title=f"Incident #{incident.id}",
+                severity="error",
+                timeout=20,
+            )
+
+    def observe_probe(self, name: str, state: ProbeState, reason: str) -> None:
+        """Probe transitions feed the timeline and the declare suggestion."""
+        now = self.clock()
+        was_down = name in self._down_since
+        if state is ProbeState.DOWN and not was_down:
+            self._down_since[name] = now
+            self._auto(EntryKind.PROBE, f"Probe {name} DOWN: {reason}")
+        elif state in (ProbeState.UP, ProbeState.DEGRADED) and was_down:
+            self._down_since.pop(name, None)
+            self._auto(EntryKind.PROBE, f"Probe {name} back {state.value.upper()}")
+
+    def observe_source(self, name: str, data: object) -> None:
+        """Alerts firing/resolved and Sentry spikes feed the timeline."""
+        if isinstance(data, AlertsSnapshot):
+            firing = {f"{a.name}|{a.severity}" for a in data.firing if not a.silenced}
+            for key in sorted(firing - self._known_alerts):
+                alert, severity = key.split("|", 1)
+                self._auto(EntryKind.ALERT, f"Alert {alert} ({severity}) firing")
+            for key in sorted(self._known_alerts - firing):
+                self._auto(EntryKind.ALERT, f"Alert {key.split('|', 1)[0]} resolved")
+            self._known_alerts = firing
+            self._critical_alerts = [
+                a.name
+                for a in data.firing
+                if a.severity.lower() in ("critical", "page") and not a.silenced
+            ]
+            self.suggest_incident(self._critical_alerts)
+        elif isinstance(data, SentrySnapshot):
+            if (
+                self._last_sentry_new is not None
+                and data.new_24h - self._last_sentry_new >= SENTRY_SPIKE
+            ):
+                spike = data.new_24h - self._last_sentry_new
+                self._auto(
+                    EntryKind.SENTRY, f"Sentry spike: {spike} new issues since the last poll"
+                )
+            self._last_sentry_new = data.new_24h
+
+    def _auto(self, kind: EntryKind, text: str) -> None:
+        if self.incident is not None and self.incident_service is not None:
+            self.run_worker(
+                self.incident_service.record(kind, redact_text(text)), group="incident-auto"
+            )
+
+    def suggest_incident(self, critical_alerts: list[str]) -> None:
+        """Suggest declaring: a probe down 15 minutes, or a critical alert firing."""
+        if self.incident is not None or self.incident_service is None:
+            return
+        settings = self.config.incident
+        reason = suggest_declaring(
+            self._down_since,
+            critical_alerts,
+            self.clock(),
+            after=settings.suggest_after,
+        )
+        if reason and reason not in self._suggested:
+            self._suggested.add(reason)
+            self.bell()
+            self.notify(
+                f"{sanitize_terminal(reason, single_line=True)} — press I to declare an incident",
+                title="Declare an incident?",
+                severity="warning",
+                timeout=30,
+                markup=False,
+            )
+
+    # -- actions ----------------------------------------------------------------------
+
+    def _prefilled_impact(self) -> Impact:
+        hub = getattr(self, "hub", None)
+        poller = hub.pollers.get("metrics") if hub is not None else None
+        data = poller.status.data if poller is not None else None
+        failing = None
+        if isinstance(data, MetricsSnapshot):
+            for reading in data.readings:
+                if "5xx" in reading.name and reading.value is not None:
+                    failing = round(reading.value, 2)
+        down = ", ".join(sorted(self._down_since))
+        return Impact(customers=None, failing_percent=failing, note=f"down: {down}" if down else "")
+
+    def action_incident_declare(self) -> None:
+        """Declare an incident (I)."""
+        if self.incident_service is None:
+            self.notify("Incidents need the history database", severity="warning")
+            return
+        if self.incident is not None:
+            self.notify(f"Incident #{self.incident.id} is already active (press i)")
+            return
+        settings = self.config.incident
+        down = sorted(self._down_since)
+        title = f"{down[0]} down" if down else ""
+        component = "API"
+        dialog = DeclareScreen(
+            title=title,
+            components=list(settings.components),
+            component=component,
+            impact=self._prefilled_impact(),
+        )
+
+        async def declared(result: Declaration | None) -> None:
+            if result is None:
+                return
+            try:
+                incident = await self.incident_service.declare(
+                    result.title, result.component, result.severity, result.impact
+                )
+            except Exception as exc:
+                self.notify(f"Could not declare: {exc}", severity="error")
+                return
+            self.notify(f"Incident #{incident.id} declared: first update due in 15 min")
+            self.action_incident()
+
+        self.push_screen(dialog, declared)
+
+    def action_incident(self) -> None:
+        """Open the incident screen (i)."""
+        from opsconsole.screens.incident import IncidentScreen
+
+        if self.incident_service is None:
+            self.notify("Incidents need the history database", severity="warning")
+            return
+        if not isinstance(self.screen, IncidentScreen):
+            self.push_screen(IncidentScreen())
+
+    def action_incident_update(self) -> None:
+        """Open the update prompt (u, and automatically when an update is due)."""
+        from opsconsole.screens.incident_dialogs import UpdatePromptScreen as Prompt
+
+        incident, service = self.incident, self.incident_service
+        if incident is None or service is None:
+            self.notify("No active incident", severity="warning")
+            return
+        if isinstance(self.screen, Prompt):
+            return
+        label = None
+        settings = self.config.incident
+        if service.slack is not None and settings.slack is not None:
+            label = settings.slack.channel_label
+        prompt = UpdatePromptScreen(
+            service.draft_update(incident),
+            title=f"Stakeholder update — incident #{incident.id}",
+            slack_label=label,
+        )
+
+        async def chosen(choice: UpdateChoice | None) -> None:
+            if choice is None:
+                return
+            if choice.snooze:
+                await service.snooze(5)
+                self.notify("Update prompt snoozed for 5 minutes")
+                return
+            if choice.copy:
+                self.copy_to_clipboard(choice.text)
+            try:
+                entry = await service.send_update(
+                    choice.text, slack=choice.slack, copied=choice.copy
+                )
+            except Exception as exc:
+                reason = sanitize_terminal(str(exc), single_line=True, limit=200)
+                self.notify(
+                    f"Update recorded, but not delivered: {reason}", severity="error", timeout=15
+                )
+                return
+            self.notify(f"Update recorded ({entry.delivery})")
+
+        self.push_screen(prompt, chosen)
+
+    def action_incident_note(self) -> None:
+        """Add a timeline note (n on the incident screen)."""
+        if self.incident is None:
+            self.notify("No active incident", severity="warning")
+            return
+        editor = EditorScreen(
+            "Timeline note", drafts={"note": ("", "")}, with_subject=False, submit_label="add"
+        )
+
+        async def done(result: ComposeResultData | None) -> None:
+            if result is not None:
+                await self.incident_service.note(result.body)
+
+        self.push_screen(editor, done)
+
+    def action_incident_status(self) -> None:
+        """Change the status (s on the incident screen)."""
+        if self.incident is None:
+            self.notify("No active incident", severity="warning")
+            return
+        options = [(s.value, s.value) for s in IncidentStatus if s is not IncidentStatus.RESOLVED]
+
+        async def chosen(value: str | None) -> None:
+            if value is not None:
+                await self.incident_service.set_status(IncidentStatus(value))
+                if value == IncidentStatus.MONITORING.value:
+                    self.notify(
+                        "Monitoring: the all-clear unlocks after 30 minutes (guide §8 Step 6)"
+                    )
+
+        self.push_screen(PickScreen("Incident status", options), chosen)
+
+    async def action_incident_snooze(self) -> None:
+        """Snooze the update prompt 5 minutes (z)."""
+        if self.incident is not None:
+            await self.incident_service.snooze(5)
+            self.notify("Update prompt snoozed for 5 minutes")
+
+    def action_incident_resolve(self) -> None:
+        """Resolve: the all-clear and the post-incident review (R on the incident screen)."""
+        from dataclasses import replace
+
+        incident, service = self.incident, self.incident_service
+        if incident is None or service is None:
+            self.notify("No active incident", severity="warning")
+            return
+        allowed, remaining = all_clear_allowed(incident, self.clock())
+        note = ""
+        if not allowed:
+            minutes = int(remaining.total_seconds() // 60)
+            note = (
+                f"Step 6: {minutes} min of the 30-minute monitoring window left "
+                "(set status to monitoring first) — give a reason to override"
+            )
+
+        def drafter(cause: str, fix: str) -> str:
+            text: str = service.draft_all_clear(replace(incident, root_cause=cause, fix=fix))
+            return text
+
+        async def done(result: Any) -> None:
+            if result is None:
+                return
+            try:
+                closed, path = await service.resolve(
+                    root_cause=result.root_cause,
+                    fix=result.fix,
+                    override=result.override,
+                    all_clear=result.all_clear,
+                )
+            except Exception as exc:
+                reason = sanitize_terminal(str(exc), single_line=True, limit=200)
+                self.notify(f"Not resolved: {reason}", severity="error", timeout=15)
+                return
+            self.notify(f"Incident #{closed.id} resolved; review written to {path}", timeout=15)
+
+        self.push_screen(ResolveScreen(drafter=drafter, window_note=note), done)
+
+    async def action_incident_review_done(self) -> None:
+        """Mark the post-incident review done (d on the incident screen)."""
+        pending = self.review_pending
+        if pending is None or self.incident_service is None:
+            self.notify("No review pending")
+            return
+        await self.incident_service.mark_review_done(pending.id)
+        self.review_pending = await self.incident_service.pending_review()
+        self.notify(f"Review of incident #{pending.id} marked done")

@@ -1,0 +1,191 @@
+"""Incident mode in the real app: declare, banner, the update prompt at its cadence,
+Slack delivery, overdue bell, monitoring window, resolve, review, restart."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from textual.widgets import Input, TextArea
+
+from opsconsole.adapters.sqlite_store import SqliteStore
+from opsconsole.app import make_app
+from opsconsole.config.loader import loads_config
+from opsconsole.core.incidents import EntryKind, IncidentStatus
+from opsconsole.demo.slack_fake import SlackFake
+from opsconsole.screens.incident import IncidentScreen
+from opsconsole.screens.incident_dialogs import DeclareScreen, ResolveScreen, UpdatePromptScreen
+from opsconsole.widgets.incident_banner import IncidentBanner
+
+from fakes import FROZEN, MutableClock, ScriptedRunner
+
+
+@pytest.fixture
+def slack():
+    fake = SlackFake().start()
+    yield fake
+    fake.stop()
+
+
+def config_for(tmp_path: Path, webhook: str | None):
+    incident: dict[str, object] = {"reviews_dir": str(tmp_path / "reviews")}
+    if webhook:
+        incident["slack"] = {"webhook": webhook}
+    document = {"service": "AI Governance API", "incident": incident}
+    return loads_config(yaml.safe_dump(document))
+
+
+def build(tmp_path: Path, config, clock: MutableClock):
+    async def store_factory() -> SqliteStore:
+        return await SqliteStore.open(tmp_path / "inc.db", clock=clock)
+
+    return make_app(
+        config, store_factory=store_factory, runner_factory=ScriptedRunner, clock=clock, poll=False
+    )
+
+
+def prompt_ready(app) -> bool:
+    return isinstance(app.screen, UpdatePromptScreen) and bool(app.screen.query(TextArea))
+
+
+async def until(pilot, check, timeout: float = 3.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "condition never held"
+        await pilot.pause()
+        await asyncio.sleep(0.02)
+
+
+async def declare(app, pilot, title: str = "API down") -> None:
+    await pilot.press("I")
+    await until(pilot, lambda: isinstance(app.screen, DeclareScreen) and app.screen.query(Input))
+    app.screen.query_one("#declare-title", Input).value = title
+    app.screen.query_one("#declare-customers", Input).value = "3"
+    await pilot.press("ctrl+s")
+    await until(pilot, lambda: app.incident is not None)
+
+
+async def test_declare_update_cadence_slack_and_resolve(tmp_path: Path, slack: SlackFake) -> None:
+    """The guide's §8 loop end to end with an injected clock — nothing sleeps for real."""
+    clock = MutableClock()
+    app = build(tmp_path, config_for(tmp_path, slack.webhook_url), clock)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await declare(app, pilot)
+        incident = app.incident
+        assert incident.title == "API down" and incident.impact.customers == 3
+        await until(pilot, lambda: isinstance(app.screen, IncidentScreen))
+        banner = app.screen.query_one(IncidentBanner)
+        banner.update_banner()
+        assert "INCIDENT #1" in str(banner.render()) and "next update in 15m00s" in str(
+            banner.render()
+        )
+
+        clock.advance(minutes=13, seconds=30)  # warning: under 2 minutes left
+        state, _ = app.incident_service.update_state(app.incident)
+        assert state.value == "warning"
+        clock.advance(minutes=1, seconds=30)  # due: the prompt opens by itself
+        app.incident_tick()
+        await until(pilot, lambda: prompt_ready(app))
+        text = app.screen.query_one(TextArea).text
+        assert text.startswith("INCIDENT:") and "Next Update:" in text
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: len(slack.messages) == 1)
+        assert slack.messages[0]["text"].startswith("INCIDENT:")
+        await until(pilot, lambda: any(e.kind is EntryKind.UPDATE for e in app.incident.timeline))
+        update = next(e for e in app.incident.timeline if e.kind is EntryKind.UPDATE)
+        assert update.delivery == "slack: ok"
+
+        clock.advance(minutes=16)  # the next one is overdue: bell + notification
+        app.incident_tick()
+        await until(pilot, lambda: prompt_ready(app))
+        await pilot.press("ctrl+t")  # snooze, recorded
+        await until(pilot, lambda: any(e.kind is EntryKind.SNOOZE for e in app.incident.timeline))
+
+        await app.incident_service.set_status(IncidentStatus.MONITORING)
+        await until(pilot, lambda: app.incident.status is IncidentStatus.MONITORING)
+        with pytest.raises(Exception, match="still monitoring"):
+            await app.incident_service.resolve(root_cause="x", fix="y")
+        await app.incident_service.snooze(60)  # keep the update prompt out of the way
+        clock.advance(minutes=31)
+        app.action_incident_resolve()
+        await until(
+            pilot, lambda: isinstance(app.screen, ResolveScreen) and app.screen.query(TextArea)
+        )
+        app.screen.query_one("#resolve-cause", Input).value = "Redis connection pool exhausted"
+        app.screen.query_one("#resolve-fix", Input).value = "Raised the pool size"
+        await pilot.pause()
+        assert "Redis connection pool exhausted" in app.screen.query_one(TextArea).text
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.incident is None, timeout=5)
+        assert any("Redis connection pool exhausted" in m["text"] for m in slack.messages)
+        reviews = list((tmp_path / "reviews").glob("incident-1-*.md"))
+        assert len(reviews) == 1
+        review = reviews[0].read_text()
+        for needle in ("Declared", "snoozed", "Status: monitoring", "Redis connection pool"):
+            assert needle.lower() in review.lower(), needle
+        await until(pilot, lambda: app.review_pending is not None)
+        await pilot.press("escape")
+
+
+async def test_an_update_is_never_lost(tmp_path: Path, slack: SlackFake) -> None:
+    """Slack failing (5xx until retries run out, or unreachable): the update is recorded
+    and queued, and the outbox delivers it when Slack answers again."""
+    clock = MutableClock()
+    app = build(tmp_path, config_for(tmp_path, slack.webhook_url), clock)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await declare(app, pilot)
+        service = app.incident_service
+
+        async def no_wait(_seconds: float) -> None:
+            return None
+
+        service.slack._sleep = no_wait  # backoff without real waiting
+        slack.inject("500", times=10)
+        await service.send_update("INCIDENT: first update")
+        incident = await service.active()
+        entry = next(e for e in incident.timeline if e.kind is EntryKind.UPDATE)
+        assert entry.delivery.startswith("slack: queued")
+        assert slack.messages == []
+        slack.clear_faults()
+        clock.advance(minutes=1)
+        assert await service.flush_outbox() == 1
+        assert slack.messages[0]["text"] == "INCIDENT: first update"
+        incident = await service.active()
+        entry = next(e for e in incident.timeline if e.kind is EntryKind.UPDATE)
+        assert entry.delivery == "slack: ok (after retry)"
+        from opsconsole.adapters.slack import SlackWebhook
+
+        await service.slack.aclose()
+        service.slack = SlackWebhook("http://127.0.0.1:9/services/T1/B1/closedport", sleep=no_wait)
+        await service.send_update("INCIDENT: second update")  # connection refused
+        incident = await service.active()
+        assert [e.delivery for e in incident.timeline if e.kind is EntryKind.UPDATE][1].startswith(
+            "slack: queued"
+        )
+        await pilot.pause()
+
+
+async def test_incident_survives_a_restart(tmp_path: Path) -> None:
+    """The timer continues from the stored start; an update that fell due while closed
+    is detected at start-up."""
+    clock = MutableClock()
+    config = config_for(tmp_path, None)
+    app = build(tmp_path, config, clock)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await declare(app, pilot, "Dashboard down")
+    clock.advance(minutes=20)
+    again = build(tmp_path, config, clock)
+    async with again.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: again.incident is not None)
+        assert again.incident.title == "Dashboard down"
+        assert again.incident.started_at == FROZEN
+        state, remaining = again.incident_service.update_state(again.incident)
+        assert state.value == "overdue" and remaining == -timedelta(minutes=5)
+        again.incident_tick()
+        await until(pilot, lambda: prompt_ready(again))
+        await pilot.press("ctrl+o")  # copy + record (no Slack configured)
+        await until(pilot, lambda: any(e.kind is EntryKind.UPDATE for e in again.incident.timeline))
+        assert again.clipboard.startswith("INCIDENT:")
