@@ -21,6 +21,7 @@ from opsconsole.adapters.logging_setup import config_secrets
 from opsconsole.adapters.telemetry import TelemetryAppMixin
 from opsconsole.config.schema import Config
 from opsconsole.core.clock import Clock, system_clock
+from opsconsole.core.incidents import EntryKind
 from opsconsole.core.models import ProbeState
 from opsconsole.core.probe_state import overall_state
 from opsconsole.core.redact import redact_text
@@ -109,6 +110,7 @@ class OpsConsoleApp(TelemetryAppMixin, IncidentActions):
         self.ticket_service: TicketService | None = None
         self._incidents_init()
         self._probe_states: dict[str, ProbeState] = {}
+        self._linked_tickets: set[object] = set()
         self._background: list[asyncio.Task[None]] = []
 
     crash_hint = "the full traceback is in the opsconsole log file"
@@ -219,7 +221,7 @@ class OpsConsoleApp(TelemetryAppMixin, IncidentActions):
             self.config,
             clock=self.clock,
             sender=make_sender(self.config),
-            listener=lambda _ticket: self._tickets_changed(),
+            listener=self._ticket_event,
         )
         await self.query_one(TicketQueuePane).reload()
         if not self.poll:
@@ -234,6 +236,17 @@ class OpsConsoleApp(TelemetryAppMixin, IncidentActions):
             self.mail_poller = poller
             interval = email.poll_interval.total_seconds()
             self._background.append(asyncio.create_task(poller.run(interval)))
+
+    def _ticket_event(self, ticket: object) -> None:
+        """Refresh the queue; during an incident, new urgent tickets join its timeline."""
+        self._tickets_changed()
+        number = getattr(ticket, "number", None)
+        severity = getattr(getattr(ticket, "severity", None), "value", "")
+        seen = self._linked_tickets
+        if self.incident is not None and number not in seen and severity in ("critical", "high"):
+            seen.add(number)
+            subject = getattr(ticket, "subject", "")
+            self._auto(EntryKind.TICKET, f"Ticket #{number} ({severity}): {subject}")
 
     def _tickets_changed(self) -> None:
         """A ticket was created or changed: refresh the queue and any open ticket screen."""

@@ -277,6 +277,8 @@ def _demo(args: argparse.Namespace) -> int:
         interval=env.get("OPSCONSOLE_DEMO_INTERVAL", "5s"),
         with_prometheus=env.get("OPSCONSOLE_DEMO_PROMETHEUS", "1") != "0",
         mail_every=float(env.get("OPSCONSOLE_DEMO_MAIL_SECONDS", "40")),
+        update_every=env.get("OPSCONSOLE_DEMO_UPDATE_EVERY", "15m"),
+        monitoring_window=env.get("OPSCONSOLE_DEMO_MONITORING_WINDOW", "30m"),
     )
     if not args.serve:
         print("starting the demo services…", flush=True)

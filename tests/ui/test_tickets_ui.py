@@ -92,6 +92,7 @@ async def test_tickets_screen_sorts_by_time_to_breach_and_filters(tmp_path: Path
         await pilot.press("slash")
         assert isinstance(app.focused, Input)
         await pilot.press(*"whitelist")
+        await app.workers.wait_for_complete()  # the filter is debounced by 150 ms
         await pilot.pause()
         assert subjects(screen) == ["Can we add IP whitelisting?"]
         await pilot.press("escape")  # closes the filter box, keeps the filter
@@ -202,3 +203,17 @@ async def test_sla_watcher_rings_when_a_ticket_turns_at_risk(tmp_path: Path, see
         alerts = await watcher.check()
         assert [(a.number, a.state) for a in alerts] == [(101, SlaState.BREACHED)]
         assert await watcher.check() == []  # no repeat
+
+
+async def test_j_k_and_paging_keys(tmp_path: Path, seeded) -> None:
+    """k9s-style j/k move the cursor; ] and [ stay put on a single page."""
+    app = build(tmp_path, seeded)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_tickets(app, pilot)
+        first = screen.current_number()
+        await pilot.press("j")
+        assert screen.current_number() != first
+        await pilot.press("k")
+        assert screen.current_number() == first
+        await pilot.press("right_square_bracket", "left_square_bracket")
+        assert screen.query_state.offset == 0 and screen.total == 6

@@ -143,6 +143,9 @@ class IncidentConfig(BaseModel):
 
     @model_validator(mode="after")
     def _warn_below_cadence(self) -> IncidentConfig:
+        if "warn_before" not in self.model_fields_set and self.warn_before >= self.update_every:
+            # Only the default is too long for a short cadence: warn in the last quarter.
+            object.__setattr__(self, "warn_before", self.update_every / 4)
         if self.warn_before >= self.update_every:
             raise FieldError(
                 ("warn_before",),

@@ -18,6 +18,7 @@ def demo_config_text(
     prometheus_url: str | None = None,
     alertmanager_url: str | None = None,
     email: dict[str, object] | None = None,
+    incident: dict[str, object] | None = None,
 ) -> str:
     """Return a checks.yaml probing the demo API at ``base_url`` (and the other demo sources)."""
     probes = [
@@ -69,6 +70,8 @@ def demo_config_text(
         config["alertmanager"] = {"url": alertmanager_url, "interval": "5s", "timeout": "4s"}
     if statuspage_url is not None:
         config["statuspage"] = {"url": statuspage_url}
+    if incident is not None:
+        config["incident"] = incident
     if email is not None:
         config["operator"] = {"name": "Demo Operator", "email": "oncall@company.com"}
         config["team"] = ["Demo Operator", "Sam Lee", "Priya Shah"]

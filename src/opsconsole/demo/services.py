@@ -13,9 +13,11 @@ from opsconsole.demo.config import write_demo_config
 from opsconsole.demo.mailbox import MailDropper
 from opsconsole.demo.prom_stack import PromStack, PromStackError
 from opsconsole.demo.sentry_api import DEMO_TOKEN, SentryFake
+from opsconsole.demo.slack_fake import SlackFake
 from opsconsole.demo.statuspage import DemoStatuspage
 
 SENTRY_TOKEN_ENV = "OPSCONSOLE_DEMO_SENTRY_TOKEN"
+SLACK_WEBHOOK_ENV = "OPSCONSOLE_DEMO_SLACK_WEBHOOK"
 
 
 @dataclass
@@ -27,11 +29,14 @@ class DemoServices:
     interval: str = "5s"
     with_prometheus: bool = True
     mail_every: float = 40.0
+    update_every: str = "15m"
+    monitoring_window: str = "30m"
     api: DemoApi | None = None
     sentry: SentryFake | None = None
     statuspage: DemoStatuspage | None = None
     prom: PromStack | None = None
     mail: MailDropper | None = None
+    slack: SlackFake | None = None
     notes: dict[str, str] = field(default_factory=dict)
     """Pane name -> why it has no data (e.g. how to install Prometheus)."""
 
@@ -40,6 +45,8 @@ class DemoServices:
         self.api = DemoApi(healthy_for=self.healthy_for, unhealthy_for=self.unhealthy_for).start()
         self.sentry = SentryFake(live=True).start()
         self.statuspage = DemoStatuspage(scenario="demo", api_url=self.api.base_url).start()
+        self.slack = SlackFake().start()
+        os.environ[SLACK_WEBHOOK_ENV] = self.slack.webhook_url
         os.environ[SENTRY_TOKEN_ENV] = DEMO_TOKEN  # the config refers to it as ${...}
         reason = PromStack.missing_reason() if self.with_prometheus else "disabled"
         if reason is None:
@@ -74,6 +81,12 @@ class DemoServices:
             statuspage_url=self.statuspage.base_url,
             prometheus_url=self.prom.prometheus_url if self.prom else "http://127.0.0.1:9",
             alertmanager_url=self.prom.alertmanager_url if self.prom else "http://127.0.0.1:9",
+            incident={
+                "slack": {"webhook": "${" + SLACK_WEBHOOK_ENV + "}", "channel_label": "#incidents"},
+                "reviews_dir": str(directory / "reviews"),
+                "update_every": self.update_every,
+                "monitoring_window": self.monitoring_window,
+            },
             email={
                 "maildir": str(maildir),
                 "outbox": str(directory / "outbox"),
@@ -83,7 +96,7 @@ class DemoServices:
 
     def stop(self) -> None:
         """Stop everything that was started."""
-        for service in (self.mail, self.prom, self.statuspage, self.sentry, self.api):
+        for service in (self.slack, self.mail, self.prom, self.statuspage, self.sentry, self.api):
             if service is not None:
                 service.stop()
 

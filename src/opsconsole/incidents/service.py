@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -215,7 +216,7 @@ class IncidentService:
             deliveries[-1] = result
             await self.store.set_entry_delivery(entry.id, ", ".join(deliveries))
         self._notify(await self.active())
-        final: TimelineEntry = entry
+        final: TimelineEntry = replace(entry, delivery=", ".join(deliveries) or "recorded")
         if send and deliveries[-1].startswith("slack: failed"):
             raise IncidentError(deliveries[-1].removeprefix("slack: failed: "))
         return final
@@ -283,11 +284,13 @@ class IncidentService:
         """Send the all-clear, close the incident and write the post-incident review."""
         incident = await self._require()
         now = self.clock()
-        allowed, remaining = all_clear_allowed(incident, now)
+        allowed, remaining = all_clear_allowed(
+            incident, now, window=self.config.incident.monitoring_window
+        )
         if not allowed and not override.strip():
             minutes = max(int(remaining.total_seconds() // 60), 0)
             raise IncidentError(
-                f"still monitoring: {minutes} min left of the 30-minute window "
+                f"still monitoring: {minutes} min left of the monitoring window "
                 "(give an override reason to resolve now)"
             )
         changes: dict[str, object] = {"root_cause": root_cause, "fix": fix}

@@ -94,7 +94,9 @@ class IncidentScreen(Screen[None]):
             return
         now = service.clock()
         state, remaining = service.update_state(incident, now)
-        allowed, window = all_clear_allowed(incident, now)
+        allowed, window = all_clear_allowed(
+            incident, now, window=service.config.incident.monitoring_window
+        )
         lines = [
             Content.assemble((f"#{incident.id}  {_one(incident.title)}", "bold")),
             Content.assemble(

@@ -334,12 +334,15 @@ class IncidentActions(App[None]):
         if incident is None or service is None:
             self.notify("No active incident", severity="warning")
             return
-        allowed, remaining = all_clear_allowed(incident, self.clock())
+        allowed, remaining = all_clear_allowed(
+            incident, self.clock(), window=self.config.incident.monitoring_window
+        )
         note = ""
         if not allowed:
             minutes = int(remaining.total_seconds() // 60)
+            window = int(self.config.incident.monitoring_window.total_seconds() // 60)
             note = (
-                f"Step 6: {minutes} min of the 30-minute monitoring window left "
+                f"Step 6: {minutes} min of the {window}-minute monitoring window left "
                 "(set status to monitoring first) — give a reason to override"
             )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from typing import Literal
 
@@ -57,6 +58,8 @@ class TicketsScreen(TicketActions):
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
+        Binding("j", "cursor('down')", "Down", show=False),
+        Binding("k", "cursor('up')", "Up", show=False),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("v", "cycle_severity", "Severity filter"),
         Binding("f", "cycle_status", "Status filter"),
@@ -100,14 +103,23 @@ class TicketsScreen(TicketActions):
 
     # -- data -------------------------------------------------------------------------
 
-    async def refresh_tickets(self) -> None:
+    def action_cursor(self, direction: str) -> None:
+        """k9s-style j/k."""
+        table = self.query_one("#tickets-table", DataTable)
+        if direction == "down":
+            table.action_cursor_down()
+        else:
+            table.action_cursor_up()
+
+    async def refresh_tickets(self, *, recount: bool = True) -> None:
         """Reload the current page from the store (never more than one page)."""
         service = self.service
         if service is None:
             return
         store = service.store
         current = self.current_number()  # before the rows change under the cursor
-        self.total = await store.count_tickets(self.query_state)
+        if recount:
+            self.total = await store.count_tickets(self.query_state)
         if self.query_state.offset >= max(self.total, 1):
             self.query_state = replace(self.query_state, offset=0)
         self.rows = await store.list_tickets(self.query_state)
@@ -148,8 +160,13 @@ class TicketsScreen(TicketActions):
         for index in range(first, last):
             ticket = self.rows[index]
             key = str(ticket.number)
-            table.update_cell(key, "sla", sla_cell(service.sla(ticket, now), ticket))
-            table.update_cell(key, "age", Text(age(ticket.received_at, now)))
+            # Only cells whose text changed: every update_cell drops the table's row cache.
+            for column, cell in (
+                ("sla", sla_cell(service.sla(ticket, now), ticket)),
+                ("age", Text(age(ticket.received_at, now))),
+            ):
+                if table.get_cell(key, column) != cell:
+                    table.update_cell(key, column, cell)
 
     def _update_status(self) -> None:
         q = self.query_state
@@ -202,8 +219,13 @@ class TicketsScreen(TicketActions):
         box.focus()
 
     @on(Input.Changed, "#ticket-filter")
-    async def _filter_changed(self, event: Input.Changed) -> None:
+    def _filter_changed(self, event: Input.Changed) -> None:
+        # Debounced: one query 150 ms after the last keystroke, stale ones cancelled.
         self.query_state = replace(self.query_state, text=event.value.strip(), offset=0)
+        self.run_worker(self._filter_soon(), group="filter", exclusive=True)
+
+    async def _filter_soon(self) -> None:
+        await asyncio.sleep(0.15)
         await self.refresh_tickets()
 
     @on(Input.Submitted, "#ticket-filter")
@@ -251,4 +273,4 @@ class TicketsScreen(TicketActions):
         if offset < 0 or offset >= self.total:
             return
         self.query_state = replace(self.query_state, offset=offset)
-        await self.refresh_tickets()
+        await self.refresh_tickets(recount=False)

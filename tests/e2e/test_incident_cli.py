@@ -1,0 +1,96 @@
+"""Subprocess tests of ``opsconsole incident start|update|status|resolve|list``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from opsconsole.demo.slack_fake import SlackFake
+
+OPSCONSOLE = Path(sys.executable).with_name("opsconsole")
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackFake]:
+    fake = SlackFake().start()
+    yield fake
+    fake.stop()
+
+
+def setup(tmp_path: Path, slack: SlackFake | None):
+    config = tmp_path / "checks.yaml"
+    text = f"incident:\n  reviews_dir: {tmp_path / 'reviews'}\n"
+    if slack is not None:
+        text += "  slack: {webhook: '${SLACK_WEBHOOK_URL}'}\n"
+    config.write_text(text)
+    env = {**os.environ, "SLACK_WEBHOOK_URL": slack.webhook_url if slack else ""}
+    db = tmp_path / "i.db"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(OPSCONSOLE), "incident", *args, "--config", str(config), "--db", str(db)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+
+    return run
+
+
+def test_start_update_status_resolve_list(tmp_path: Path, slack: SlackFake) -> None:
+    """The whole loop from a script, through the same path as the console."""
+    run = setup(tmp_path, slack)
+    started = run("start", "--title", "API down", "--component", "API", "--customers", "3")
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.startswith("incident #1 declared")
+    again = run("start", "--title", "second")
+    assert again.returncode == 1 and again.stderr.startswith("opsconsole: ")
+    update = run("update", "--message", "INCIDENT: API down - investigating")
+    assert update.returncode == 0, update.stderr
+    assert "slack: ok" in update.stdout
+    assert slack.messages[-1]["text"] == "INCIDENT: API down - investigating"
+    status = json.loads(run("status", "--json").stdout)
+    assert status["id"] == 1 and status["status"] == "investigating"
+    assert status["impact"]["customers"] == 3
+    assert [e["kind"] for e in status["timeline"]] == ["declared", "update"]
+    refused = run("resolve", "--root-cause", "pool", "--fix", "bigger pool")
+    assert refused.returncode == 1 and "monitoring" in refused.stderr
+    resolved = run(
+        "resolve", "--root-cause", "pool", "--fix", "bigger pool", "--override", "verified"
+    )
+    assert resolved.returncode == 0, resolved.stderr
+    review = next((tmp_path / "reviews").glob("incident-1-*.md")).read_text()
+    assert "INCIDENT: API down - investigating" in review and "pool" in review
+    history = json.loads(run("list", "--json").stdout)
+    assert history[0]["status"] == "resolved" and history[0]["review_path"]
+    for proc in (started, update, resolved):
+        assert slack.secret not in proc.stdout + proc.stderr
+
+
+def test_slack_refusal_exits_non_zero_without_printing_the_webhook(
+    tmp_path: Path, slack: SlackFake
+) -> None:
+    run = setup(tmp_path, slack)
+    run("start", "--title", "API down")
+    slack.inject("404")
+    proc = run("update", "--message", "INCIDENT: x")
+    assert proc.returncode == 1
+    assert "404" in proc.stderr and slack.secret not in proc.stderr + proc.stdout
+    status = json.loads(run("status", "--json").stdout)
+    assert status["timeline"][-1]["kind"] == "update"  # recorded even though refused
+
+
+def test_no_active_incident_is_a_one_line_error(tmp_path: Path) -> None:
+    run = setup(tmp_path, None)
+    for args in (("status",), ("update", "--message", "x"), ("resolve",)):
+        proc = run(*args)
+        assert proc.returncode == 1
+        assert proc.stderr.strip() == "opsconsole: no active incident"
