@@ -14,7 +14,7 @@ from textual.widgets import Input, TextArea
 from opsconsole.adapters.sqlite_store import SqliteStore
 from opsconsole.app import make_app
 from opsconsole.config.loader import loads_config
-from opsconsole.core.incidents import EntryKind, IncidentStatus
+from opsconsole.core.incidents import EntryKind, IncidentSeverity, IncidentStatus
 from opsconsole.demo.slack_fake import SlackFake
 from opsconsole.screens.incident import IncidentScreen
 from opsconsole.screens.incident_dialogs import DeclareScreen, ResolveScreen, UpdatePromptScreen
@@ -189,3 +189,22 @@ async def test_incident_survives_a_restart(tmp_path: Path) -> None:
         await pilot.press("ctrl+o")  # copy + record (no Slack configured)
         await until(pilot, lambda: any(e.kind is EntryKind.UPDATE for e in again.incident.timeline))
         assert again.clipboard.startswith("INCIDENT:")
+
+
+async def test_two_consoles_on_one_database_see_the_same_incident(tmp_path: Path) -> None:
+    """Console B learns of an incident declared by console A (or by the CLI) within seconds."""
+    clock = MutableClock()
+    config = config_for(tmp_path, None)
+    app = build(tmp_path, config, clock)
+    async with app.run_test(size=(160, 48)) as pilot:
+        assert app.incident is None
+        other = await SqliteStore.open(tmp_path / "inc.db", clock=clock)
+        from opsconsole.incidents.service import IncidentService
+
+        await IncidentService(other, config, clock=clock).declare(
+            "Declared elsewhere", "API", IncidentSeverity.HIGH
+        )
+        await other.close()
+        await app._sync_incident()
+        await until(pilot, lambda: app.incident is not None)
+        assert app.incident.title == "Declared elsewhere"

@@ -76,6 +76,28 @@ class IncidentActions(App[None]):
         self.set_interval(1.0, self.incident_tick)
         self.set_interval(15.0, self._flush_outbox)
         self.set_interval(30.0, lambda: self.suggest_incident(self._critical_alerts))
+        self.set_interval(5.0, self._sync_incident)
+
+    async def _sync_incident(self) -> None:
+        """Another console on the same database may have declared or resolved one."""
+        try:
+            current = await self.incident_service.active()
+        except Exception:
+            log.exception("incident sync failed")
+            return
+        before = self.incident
+        if (before is None) != (current is None) or (
+            current is not None and before is not None and current.id != before.id
+        ):
+            if current is not None and before is None:
+                self.notify(f"Incident #{current.id} was declared: {current.title}", markup=False)
+            self._incident_changed(current)
+        elif (
+            current is not None
+            and before is not None
+            and len(current.timeline) != len(before.timeline)
+        ):
+            self.incident = current
 
     def _incident_changed(self, incident: Incident | None) -> None:
         self.incident = incident
