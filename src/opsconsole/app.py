@@ -59,7 +59,7 @@ PANES: dict[str, type[SourcePane]] = {
     "statuspage": StatusPagePane,
 }
 FOCUS_KEYS = ("health", *SOURCE_ORDER)
-FIRST_FRAME_BUDGET = 1.0  # seconds we wait for history before drawing without it
+FIRST_FRAME_BUDGET = 2.0  # seconds we wait for history before drawing without it
 
 
 class OpsConsoleApp(TelemetryAppMixin, IncidentActions):
@@ -156,10 +156,18 @@ class OpsConsoleApp(TelemetryAppMixin, IncidentActions):
 
     async def on_mount(self) -> None:
         """Open the store, show the last known state, then start polling."""
+        opening: asyncio.Future[Store] | None = None
         if self._store_factory is not None:
+            opening = asyncio.ensure_future(self._store_factory())
             try:
-                self.store = await asyncio.wait_for(self._store_factory(), FIRST_FRAME_BUDGET)
+                # shield: a slow open (a busy disk, a locked file) keeps going in the background
+                self.store = await asyncio.wait_for(asyncio.shield(opening), FIRST_FRAME_BUDGET)
+                opening = None
+            except TimeoutError:
+                self.query_one(StatusHeader).note = "opening the history database…"
+                log.warning("the store took longer than %ss to open", FIRST_FRAME_BUDGET)
             except Exception as exc:  # the console still works without history
+                opening = None
                 self.query_one(StatusHeader).note = f"history unavailable: {exc}"
                 log.warning("could not open the store: %s", exc)
         self.runner = self._runner_factory()
@@ -170,22 +178,9 @@ class OpsConsoleApp(TelemetryAppMixin, IncidentActions):
             clock=self.clock,
             listener=self._on_probe_status,
         )
-        try:
-            await asyncio.wait_for(self.engine.load_history(), FIRST_FRAME_BUDGET)
-        except TimeoutError:
-            log.warning("history took longer than %ss; drawing without it", FIRST_FRAME_BUDGET)
-        try:
-            await self._start_tickets()
-        except Exception as exc:  # the dashboard must come up even if the queue cannot
-            log.exception("ticket queue unavailable")
-            self.ticket_service = None
-            self.query_one(StatusHeader).note = f"tickets unavailable: {exc}"
-        if self.store is not None and hasattr(self.store, "create_incident"):
-            try:
-                await self.start_incidents(self.store)
-            except Exception as exc:
-                log.exception("incident mode unavailable")
-                self.query_one(StatusHeader).note = f"incidents unavailable: {exc}"
+        await self._attach_store()
+        if opening is not None:
+            self.run_worker(self._store_opened_late(opening), group="store", exclusive=True)
         self._health = self.query_one(HealthPane)
         self._health.show(self.engine.statuses())
         self._update_overall()
@@ -202,6 +197,41 @@ class OpsConsoleApp(TelemetryAppMixin, IncidentActions):
         if self.poll:
             # After the first frame: the first probe builds httpx's TLS context (~35 ms).
             self.call_after_refresh(self._start_polling)
+
+    async def _attach_store(self) -> None:
+        """History, tickets and incidents, once the store is open."""
+        assert self.engine is not None
+        try:
+            await asyncio.wait_for(self.engine.load_history(), FIRST_FRAME_BUDGET)
+        except TimeoutError:
+            log.warning("history took longer than %ss; drawing without it", FIRST_FRAME_BUDGET)
+        try:
+            await self._start_tickets()
+        except Exception as exc:  # the dashboard must come up even if the queue cannot
+            log.exception("ticket queue unavailable")
+            self.ticket_service = None
+            self.query_one(StatusHeader).note = f"tickets unavailable: {exc}"
+        if self.store is not None and hasattr(self.store, "create_incident"):
+            try:
+                await self.start_incidents(self.store)
+            except Exception as exc:
+                log.exception("incident mode unavailable")
+                self.query_one(StatusHeader).note = f"incidents unavailable: {exc}"
+
+    async def _store_opened_late(self, opening: asyncio.Future[Store]) -> None:
+        """The store opened after the first frame: wire it in now."""
+        try:
+            self.store = await opening
+        except Exception as exc:
+            self.query_one(StatusHeader).note = f"history unavailable: {exc}"
+            log.warning("could not open the store: %s", exc)
+            return
+        if self.engine is not None:
+            self.engine.store = self.store
+        self.query_one(StatusHeader).note = ""
+        await self._attach_store()
+        if self.engine is not None and self._health is not None:
+            self._health.show(self.engine.statuses())
 
     async def _start_polling(self) -> None:
         if self.engine is not None:
