@@ -173,3 +173,32 @@ async def test_a_crash_prints_one_redacted_line_not_locals(tmp_path: Path) -> No
     rendered = " ".join(str(r) for r in printed)
     assert rendered.startswith("opsconsole crashed: RuntimeError: could not post to")
     assert "CANARYSECRET" not in rendered and "t0ken-not-real" not in rendered
+
+
+async def test_a_slow_history_database_is_wired_in_when_it_opens(tmp_path: Path) -> None:
+    """The first frame does not wait more than the budget; tickets arrive when the DB does."""
+    import asyncio
+
+    from opsconsole.app import FIRST_FRAME_BUDGET
+
+    async def slow_store() -> SqliteStore:
+        await asyncio.sleep(FIRST_FRAME_BUDGET + 0.5)
+        return await SqliteStore.open(tmp_path / "slow.db")
+
+    app = make_app(
+        config_with(NAMES),
+        store_factory=slow_store,
+        runner_factory=ScriptedRunner,
+        clock=frozen_clock(FROZEN),
+        poll=False,
+    )
+    async with app.run_test(size=(120, 30)) as pilot:
+        assert app.store is None
+        assert app.query_one(StatusHeader).note == "opening the history database…"
+        for _ in range(100):
+            if app.ticket_service is not None:
+                break
+            await asyncio.sleep(0.05)
+            await pilot.pause()
+        assert app.store is not None and app.ticket_service is not None
+        assert app.query_one(StatusHeader).note == ""
