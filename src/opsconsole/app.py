@@ -111,6 +111,7 @@ class OpsConsoleApp(TelemetryAppMixin, IncidentActions):
         self._incidents_init()
         self._probe_states: dict[str, ProbeState] = {}
         self._linked_tickets: set[object] = set()
+        self._status_note = ""
         self._background: list[asyncio.Task[None]] = []
 
     crash_hint = "the full traceback is in the opsconsole log file"
@@ -164,11 +165,11 @@ class OpsConsoleApp(TelemetryAppMixin, IncidentActions):
                 self.store = await asyncio.wait_for(asyncio.shield(opening), FIRST_FRAME_BUDGET)
                 opening = None
             except TimeoutError:
-                self.query_one(StatusHeader).note = "opening the history database…"
+                self._set_note("opening the history database…")
                 log.warning("the store took longer than %ss to open", FIRST_FRAME_BUDGET)
             except Exception as exc:  # the console still works without history
                 opening = None
-                self.query_one(StatusHeader).note = f"history unavailable: {exc}"
+                self._set_note(f"history unavailable: {exc}")
                 log.warning("could not open the store: %s", exc)
         self.runner = self._runner_factory()
         self.engine = ProbeEngine(
@@ -210,25 +211,25 @@ class OpsConsoleApp(TelemetryAppMixin, IncidentActions):
         except Exception as exc:  # the dashboard must come up even if the queue cannot
             log.exception("ticket queue unavailable")
             self.ticket_service = None
-            self.query_one(StatusHeader).note = f"tickets unavailable: {exc}"
+            self._set_note(f"tickets unavailable: {exc}")
         if self.store is not None and hasattr(self.store, "create_incident"):
             try:
                 await self.start_incidents(self.store)
             except Exception as exc:
                 log.exception("incident mode unavailable")
-                self.query_one(StatusHeader).note = f"incidents unavailable: {exc}"
+                self._set_note(f"incidents unavailable: {exc}")
 
     async def _store_opened_late(self, opening: asyncio.Future[Store]) -> None:
         """The store opened after the first frame: wire it in now."""
         try:
             self.store = await opening
         except Exception as exc:
-            self.query_one(StatusHeader).note = f"history unavailable: {exc}"
+            self._set_note(f"history unavailable: {exc}")
             log.warning("could not open the store: %s", exc)
             return
         if self.engine is not None:
             self.engine.store = self.store
-        self.query_one(StatusHeader).note = ""
+        self._set_note("")
         await self._attach_store()
         if self.engine is not None and self._health is not None:
             self._health.show(self.engine.statuses())
@@ -341,13 +342,18 @@ class OpsConsoleApp(TelemetryAppMixin, IncidentActions):
             if pane.source_name == status.source:
                 pane.post_message(SourceUpdated(status))
 
+    def _set_note(self, note: str) -> None:
+        """A standing warning in the header (kept until replaced)."""
+        self._status_note = note
+        self.query_one(StatusHeader).note = note
+
     def _update_overall(self) -> None:
         """Refresh the header's overall state (on a timer: O(probes), not per result)."""
         if self.engine is None:
             return
         header = self.query_one(StatusHeader)
         header.overall = overall_state(self.engine.states())
-        header.note = self.engine.store_error or ""
+        header.note = self.engine.store_error or self._status_note
 
     # -- actions ----------------------------------------------------------------------
 
