@@ -1,6 +1,6 @@
 """SQLite implementation of the :class:`~opsconsole.core.store.Store`,
-:class:`~opsconsole.core.store.TicketStore` and :class:`~opsconsole.core.store.IncidentStore`
-protocols (aiosqlite).
+:class:`~opsconsole.core.store.TicketStore`, :class:`~opsconsole.core.store.IncidentStore`
+and :class:`~opsconsole.core.store.ReportStore` protocols (aiosqlite).
 
 Durability and concurrency choices (see RELIABILITY-AND-PERFORMANCE.md §A2):
 
@@ -86,7 +86,14 @@ from opsconsole.core.tickets import (
     ThreadMessage,
     Ticket,
 )
-from opsconsole.core.uptime import HOUR_SECONDS, LONGEST_WINDOW, compute_uptime, first_hour
+from opsconsole.core.uptime import (
+    HOUR_SECONDS,
+    LONGEST_WINDOW,
+    RollupRow,
+    compute_uptime,
+    first_hour,
+    hour_start,
+)
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SqliteStore", "StoreError", "default_db_path"]
 
@@ -1046,6 +1053,61 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise StoreError(f"read failed: {_one_line(exc)}") from exc
         return replace(_row_to_incident(rows[0]), timeline=tuple(_row_to_entry(r) for r in entries))
+
+    # -- ReportStore protocol ----------------------------------------------------------
+
+    async def rollups_since(self, since: datetime) -> dict[str, list[RollupRow]]:
+        """Return probe -> hourly rollups from the hour containing ``since`` on, oldest first.
+
+        Read from ``probe_rollups`` only (its primary key serves the per-probe order).
+        """
+        rows = await self._fetchall(
+            "SELECT probe, hour, total, ok FROM probe_rollups WHERE hour >= ? ORDER BY probe, hour",
+            (hour_start(since),),
+        )
+        rollups: dict[str, list[RollupRow]] = {}
+        for probe, hour, total, ok in rows:
+            rollups.setdefault(probe, []).append(RollupRow(int(hour), int(total), int(ok)))
+        return rollups
+
+    async def tickets_received_since(self, since: datetime) -> list[Ticket]:
+        """Return every ticket received at or after ``since`` (any status), oldest first.
+
+        Without thread or audit; walks the ``tickets_received`` index.
+        """
+        rows = await self._fetchall(
+            f"SELECT {_TICKET_COLUMNS} FROM tickets WHERE received_at >= ? "
+            "ORDER BY received_at, number",
+            (_epoch(since),),
+        )
+        return [_row_to_ticket(row) for row in rows]
+
+    async def incidents_since(self, since: datetime) -> list[Incident]:
+        """Return the incidents started at or after ``since``, oldest first, with timelines."""
+        try:
+            rows = await self._query(
+                f"SELECT {_INCIDENT_COLUMNS} FROM incidents WHERE started_at >= ? "
+                "ORDER BY started_at, id",
+                (_epoch(since),),
+            )
+            ids = [int(row[0]) for row in rows]
+            entries = (
+                await self._query(
+                    f"SELECT incident, {_ENTRY_COLUMNS} FROM incident_timeline "
+                    f"WHERE incident IN ({_placeholders(len(ids))}) ORDER BY at, id",
+                    ids,
+                )
+                if ids
+                else []
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"read failed: {_one_line(exc)}") from exc
+        timelines: dict[int, list[TimelineEntry]] = {i: [] for i in ids}
+        for row in entries:
+            timelines[int(row[0])].append(_row_to_entry(row[1:]))
+        return [
+            replace(_row_to_incident(row), timeline=tuple(timelines[int(row[0])])) for row in rows
+        ]
 
     # -- bulk loading (benchmarks, demo) -----------------------------------------------
 

@@ -14,6 +14,7 @@ from typing import Literal, Protocol
 from opsconsole.core.incidents import Incident, TimelineEntry
 from opsconsole.core.models import ProbeResult, Uptime
 from opsconsole.core.tickets import Severity, Status, ThreadMessage, Ticket
+from opsconsole.core.uptime import RollupRow
 
 TicketSort = Literal["due", "received", "severity", "number"]
 
@@ -338,3 +339,25 @@ class IncidentStore(Protocol):
         Raises:
             StoreError: when the message does not exist.
         """
+
+
+# -- reports ----------------------------------------------------------------------------------
+
+
+class ReportStore(Protocol):
+    """Read-only queries for the SLA and uptime report (:mod:`opsconsole.core.reports`).
+
+    Each returns everything from ``since`` on; the report itself cuts the period's end.
+    """
+
+    async def rollups_since(self, since: datetime) -> dict[str, list[RollupRow]]:
+        """Return probe name -> its hourly rollups with ``hour >= hour_start(since)``,
+        oldest first. The bucket containing ``since`` is included whole."""
+
+    async def tickets_received_since(self, since: datetime) -> list[Ticket]:
+        """Return every ticket received at or after ``since``, whatever its status, oldest
+        first, without thread or audit (empty tuples)."""
+
+    async def incidents_since(self, since: datetime) -> list[Incident]:
+        """Return the incidents started at or after ``since``, oldest first, each with its
+        timeline."""
