@@ -1,6 +1,6 @@
 """Run every benchmark (one at a time, each as a subprocess) and rewrite BENCHMARKS.md.
 
-Usage: ``python bench/run_all.py [--quick] [--only startup,probes,dashboard_lag,tickets]``
+Usage: ``python bench/run_all.py [--quick] [--only startup,probes,dashboard_lag,tickets,all_panes]``
 
 Results are also kept in ``bench/results.json``; with ``--only`` the other benchmarks'
 previous results are reused, so BENCHMARKS.md always lists all of them (each table says
@@ -21,7 +21,7 @@ from typing import Any
 
 import _common as c
 
-BENCHMARKS = ("startup", "probes", "dashboard_lag", "tickets")
+BENCHMARKS = ("startup", "probes", "dashboard_lag", "tickets", "all_panes")
 RESULTS = c.BENCH_DIR / "results.json"
 OUTPUT = c.REPO / "BENCHMARKS.md"
 ANALYSIS_MARKER = "<!-- Hand-written analysis below: run_all.py keeps it unchanged. -->"
