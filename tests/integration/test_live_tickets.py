@@ -35,7 +35,9 @@ from opsconsole.widgets.ticket_queue_pane import TicketQueuePane
 from ticket_fixtures import raw_mail
 
 SIZE = (160, 48)
-ARRIVAL_SECONDS = 5.0  # poll_interval is 1 s: a ticket shows within a couple of polls
+ARRIVAL_SECONDS = 10.0  # poll_interval is 1 s: a ticket shows within a poll or two (~1 s);
+# the slack is for loaded CI machines (ticket writes fsync: synchronous=FULL)
+UI_SECONDS = 8.0  # a key's effect that goes through the database (usually well under 1 s)
 FORBIDDEN = ("\x1b", "\x07", "\x00", "\x9b", "\u202e", "\u202d", "\u2066")
 """ESC, BEL, NUL, C1 CSI and bidi overrides/isolates: none may reach the terminal."""
 
@@ -122,7 +124,7 @@ async def _tickets_screen(pilot: Pilot[None]) -> TicketsScreen:
         pilot,
         lambda: isinstance(app.screen, TicketsScreen) and bool(app.screen.rows),
         "the Tickets screen's first page",
-        3.0,
+        UI_SECONDS,
     )
     assert isinstance(app.screen, TicketsScreen)
     return app.screen
@@ -174,10 +176,9 @@ async def test_a_mailed_ticket_arrives_is_answered_and_its_response_clock_stops(
         await _until(pilot, lambda: _pane_shows(app, 101, "CRITICAL: API"), "#101", ARRIVAL_SECONDS)
 
         _deliver(maildir, GUIDE_MAIL, "1700000001.M2P1.test")
-        took = await _until(
-            pilot, lambda: _pane_shows(app, 102, GUIDE_SUBJECT), "#102 in the pane", 5.0
+        await _until(
+            pilot, lambda: _pane_shows(app, 102, GUIDE_SUBJECT), "#102 in the pane", ARRIVAL_SECONDS
         )
-        assert took < ARRIVAL_SECONDS
         assert not list((maildir / "new").iterdir()), "both files moved to cur/"
         assert len(list((maildir / "cur").iterdir())) == 2
         [row] = [r for r in _pane_rows(app) if r[0] == "#102"]
@@ -194,14 +195,18 @@ async def test_a_mailed_ticket_arrives_is_answered_and_its_response_clock_stops(
         assert re.fullmatch(r"resp \d\S* left", _sla_cell(screen, 102)), _sla_cell(screen, 102)
 
         await pilot.press("r")  # reads the ticket from the store, then opens the editor
-        await _until(pilot, lambda: isinstance(app.screen, EditorScreen), "the reply editor", 3.0)
+        await _until(
+            pilot, lambda: isinstance(app.screen, EditorScreen), "the reply editor", UI_SECONDS
+        )
         await pilot.press("ctrl+s")
-        await _until(pilot, lambda: len(_sent(tmp_path)) == 1, "the reply in the outbox", 5.0)
+        await _until(
+            pilot, lambda: len(_sent(tmp_path)) == 1, "the reply in the outbox", UI_SECONDS
+        )
         await _until(
             pilot,
             lambda: app.screen is screen and _sla_cell(screen, 102).startswith("res "),
             "the SLA cell to show the resolution clock",
-            5.0,
+            UI_SECONDS,
         )
         assert re.fullmatch(r"res \d\S* left", _sla_cell(screen, 102)), _sla_cell(screen, 102)
         assert _sla_cell(screen, 101).startswith("resp "), "the other ticket is untouched"
@@ -217,7 +222,7 @@ async def test_a_mailed_ticket_arrives_is_answered_and_its_response_clock_stops(
             pilot,
             lambda: isinstance(app.screen, TicketScreen) and app.screen.ticket is not None,
             "the ticket screen",
-            3.0,
+            UI_SECONDS,
         )
         assert isinstance(app.screen, TicketScreen) and app.screen.number == 102
         sla_text = _static(app.screen, "#ticket-sla")
@@ -229,7 +234,7 @@ async def test_a_mailed_ticket_arrives_is_answered_and_its_response_clock_stops(
             pilot,
             lambda: any(r[0] == "#102" and r[2].startswith("res ") for r in _pane_rows(app)),
             "the dashboard pane to show the resolution clock",
-            6.0,  # the pane reloads on the change, and every 5 s anyway
+            UI_SECONDS + 5,  # the pane reloads on the change, and every 5 s anyway
         )
 
 
@@ -303,7 +308,7 @@ async def test_a_hostile_mail_in_the_maildir_cannot_crash_the_app_or_reach_the_t
             pilot,
             lambda: isinstance(app.screen, TicketScreen) and app.screen.ticket is not None,
             "the hostile ticket's screen",
-            3.0,
+            UI_SECONDS,
         )
         detail = app.screen
         assert isinstance(detail, TicketScreen) and detail.number == 101
