@@ -33,6 +33,7 @@ from opsconsole.messages import ProbeUpdated, SourceUpdated
 from opsconsole.polling import SOURCE_ORDER, Source, SourceHub
 from opsconsole.screens.help import HelpScreen
 from opsconsole.screens.incident_actions import IncidentActions
+from opsconsole.screens.shift_actions import ShiftActions
 from opsconsole.widgets.alerts_pane import AlertsPane
 from opsconsole.widgets.health_pane import HealthPane
 from opsconsole.widgets.incident_banner import IncidentBanner
@@ -62,7 +63,7 @@ FOCUS_KEYS = ("health", *SOURCE_ORDER)
 FIRST_FRAME_BUDGET = 2.0  # seconds we wait for history before drawing without it
 
 
-class OpsConsoleApp(TelemetryAppMixin, IncidentActions):
+class OpsConsoleApp(TelemetryAppMixin, ShiftActions, IncidentActions):
     """The opsconsole dashboard."""
 
     CSS_PATH = "opsconsole.tcss"
@@ -71,6 +72,9 @@ class OpsConsoleApp(TelemetryAppMixin, IncidentActions):
         Binding("p", "toggle_pause", "Pause/Resume"),
         Binding("r", "refresh_now", "Re-run probes"),
         Binding("t", "tickets", "Tickets"),
+        Binding("c", "checklist", "Checklist"),
+        Binding("h", "handover", "Handover"),
+        Binding("g", "reports", "Reports"),
         Binding("I", "incident_declare", "Declare incident", key_display="I"),
         Binding("i", "incident", "Incident"),
         Binding("u", "incident_update", "Update", show=False),
@@ -198,6 +202,8 @@ class OpsConsoleApp(TelemetryAppMixin, IncidentActions):
         if self.poll:
             # After the first frame: the first probe builds httpx's TLS context (~35 ms).
             self.call_after_refresh(self._start_polling)
+            if not self.is_headless:  # tests drive the checklist explicitly
+                self.call_after_refresh(self.maybe_open_checklist)
 
     async def _attach_store(self) -> None:
         """History, tickets and incidents, once the store is open."""
@@ -351,7 +357,9 @@ class OpsConsoleApp(TelemetryAppMixin, IncidentActions):
         """Refresh the header's overall state (on a timer: O(probes), not per result)."""
         if self.engine is None:
             return
-        header = self.query_one(StatusHeader)
+        header = next(iter(self.query(StatusHeader)), None)
+        if header is None:  # shutting down: the dashboard is already torn down
+            return
         header.overall = overall_state(self.engine.states())
         header.note = self.engine.store_error or self._status_note
 
@@ -431,6 +439,9 @@ class OpsConsoleApp(TelemetryAppMixin, IncidentActions):
         )
         yield SystemCommand("Show key bindings", "The help screen", self.action_help)
         yield SystemCommand("Open the ticket queue", "Key t", self.action_tickets)
+        yield SystemCommand("Start-of-shift checklist", "Key c", self.action_checklist)
+        yield SystemCommand("Write the shift handover", "Key h", self.action_handover)
+        yield SystemCommand("Reports: uptime, SLA, volume, incidents", "Key g", self.action_reports)
         yield SystemCommand("Declare an incident", "Key I", self.action_incident_declare)
         yield SystemCommand("Open the incident", "Key i", self.action_incident)
         yield SystemCommand("Send a stakeholder update", "Key u", self.action_incident_update)

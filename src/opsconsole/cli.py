@@ -16,10 +16,12 @@ import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from opsconsole import __version__
 from opsconsole.config.loader import ConfigError, find_config, load_config
 from opsconsole.config.schema import Config
+from opsconsole.core.models import ProbeResult, ProbeState
 from opsconsole.core.store import StoreError
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -65,10 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(check)
     check.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
 
-    from opsconsole import cli_incident, cli_tickets
+    from opsconsole import cli_incident, cli_shift, cli_tickets
 
     cli_tickets.add_parser(sub, _common)
     cli_incident.add_parser(sub, _common)
+    cli_shift.add_parsers(sub, _common)
 
     status = sub.add_parser(
         "status",
@@ -115,6 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args)
         if args.command == "status":
             return _status(args)
+        if args.command in ("checklist", "handover", "report"):
+            from opsconsole import cli_shift
+
+            return cli_shift.run(args, _load_or_default(args), _db_path(args))
         if args.command == "incident":
             from opsconsole import cli_incident
 
@@ -248,6 +255,26 @@ def _check(args: argparse.Namespace) -> int:
                 f"{one_shot_state(r).upper():<9} {name:<{width}} {status:>6} {latency:>9}  {detail}"
             )
     return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
+
+
+def one_shot_state_for(result: ProbeResult) -> ProbeState:
+    """A single run's state (up, degraded or down) as a ProbeState."""
+    from opsconsole.status_report import one_shot_state
+
+    return ProbeState(one_shot_state(result))
+
+
+def probe_status_of(result: ProbeResult) -> Any:
+    """A one-shot result shaped like the engine's ProbeStatus."""
+    from opsconsole.engine import ProbeStatus
+
+    return ProbeStatus(
+        name=result.probe,
+        target="",
+        state=one_shot_state_for(result),
+        result=result,
+        latencies=(result.latency_ms,) if result.latency_ms is not None else (),
+    )
 
 
 def _status(args: argparse.Namespace) -> int:

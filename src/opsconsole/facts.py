@@ -1,0 +1,88 @@
+"""What the console knows right now, gathered for checklists and the shift handover."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from opsconsole.core.checklists import Facts
+from opsconsole.core.models import ProbeState
+from opsconsole.core.shift import shift_start
+from opsconsole.core.sources import (
+    AlertsSnapshot,
+    MetricsSnapshot,
+    SentrySnapshot,
+    StatusPageSnapshot,
+)
+from opsconsole.core.store import TicketQuery
+from opsconsole.core.tickets import Severity
+
+STALE_AFTER = timedelta(days=7)
+
+
+def previous_shift_start(now: datetime, starts: tuple[str, ...], tz: Any) -> datetime:
+    """The start of the shift before the current one ("overnight")."""
+    current = shift_start(now, starts, tz)
+    return shift_start(current - timedelta(seconds=1), starts, tz)
+
+
+async def gather_facts(
+    *,
+    now: datetime,
+    config: Any,
+    engine: Any | None,
+    sources: dict[str, tuple[object | None, str | None]],
+    store: Any | None,
+) -> Facts:
+    """Build :class:`Facts` from the probe engine, the source statuses and the ticket store.
+
+    ``sources`` maps a source name to (data, error); a source that is not configured is
+    simply absent.
+    """
+    probes = None
+    if engine is not None:
+        probes = tuple((s.name, s.state, _detail(s)) for s in engine.statuses())
+    errors = {name: error for name, (data, error) in sources.items() if error and data is None}
+
+    def data(name: str, kind: type) -> Any:
+        value = sources.get(name, (None, None))[0]
+        return value if isinstance(value, kind) else None
+
+    critical = stale = None
+    if store is not None and hasattr(store, "list_tickets"):
+        waiting = await store.list_tickets(
+            TicketQuery(severities=frozenset({Severity.CRITICAL}), open_only=True, limit=500)
+        )
+        critical = sum(1 for t in waiting if t.first_response_at is None)
+        open_tickets = await store.list_tickets(
+            TicketQuery(open_only=True, sort="received", limit=2000)
+        )
+        stale = sum(1 for t in open_tickets if now - t.received_at > STALE_AFTER)
+    sla_summary = None
+    if store is not None and hasattr(store, "rollups_since"):
+        from opsconsole.reporting import make_report, sla_summary_line
+
+        report = await make_report(store, config, since=timedelta(days=30), now=now)
+        sla_summary = sla_summary_line(report)
+    return Facts(
+        now=now,
+        sla_summary=sla_summary,
+        since=previous_shift_start(now, config.shift.starts, config.tz),
+        probes=probes,
+        statuspage=data("statuspage", StatusPageSnapshot),
+        sentry=data("sentry", SentrySnapshot),
+        metrics=data("metrics", MetricsSnapshot),
+        alerts=data("alerts", AlertsSnapshot),
+        critical_tickets_waiting=critical,
+        stale_tickets=stale,
+        errors=errors,
+    )
+
+
+def _detail(status: Any) -> str:
+    result = status.result
+    if result is None:
+        return "no result yet"
+    if status.state in (ProbeState.UP,) and result.latency_ms is not None:
+        return f"{result.latency_ms:.0f} ms"
+    return str(result.reason or status.state.value)

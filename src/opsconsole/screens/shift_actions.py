@@ -1,0 +1,163 @@
+"""Shift actions of the App: the checklist (c), the handover (h) and reports (g)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from textual.app import App
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from opsconsole.core.checklists import Facts
+from opsconsole.core.sources import AlertsSnapshot
+from opsconsole.screens.ticket_dialogs import ComposeResultData, EditorScreen
+
+log = logging.getLogger(__name__)
+
+
+def data_dir() -> Path:
+    """``$XDG_DATA_HOME/opsconsole``."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "opsconsole"
+
+
+class ReportsScreen(Screen[None]):
+    """The report for the last 30 days (``[`` / ``]`` switch 7 d / 30 d / 90 d)."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Close"),
+        Binding("left_square_bracket", "period(-1)", "Shorter", key_display="["),
+        Binding("right_square_bracket", "period(1)", "Longer", key_display="]"),
+    ]
+    PERIODS = (7, 30, 90)
+
+    def __init__(self) -> None:
+        super().__init__(id="reports-screen")
+        self.period = 1
+
+    def compose(self) -> Any:
+        """The report text (tables and bar charts)."""
+        with VerticalScroll(id="reports-body"):
+            yield Static("", id="reports-text")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        """Build the report."""
+        await self.reload()
+
+    async def reload(self) -> None:
+        """Recompute from the store."""
+        from opsconsole.core.reports import render_report_md
+        from opsconsole.reporting import make_report
+
+        app: Any = self.app
+        days = self.PERIODS[self.period]
+        if app.store is None or not hasattr(app.store, "rollups_since"):
+            self.query_one("#reports-text", Static).update("Reports need the history database.")
+            return
+        report = await make_report(
+            app.store, app.config, since=timedelta(days=days), now=app.clock()
+        )
+        text = render_report_md(report, app.config.tz)
+        self.query_one("#reports-text", Static).update(Content(text))
+
+    async def action_period(self, step: int) -> None:
+        """7 d ↔ 30 d ↔ 90 d."""
+        self.period = max(0, min(len(self.PERIODS) - 1, self.period + step))
+        await self.reload()
+
+
+class ShiftActions(App[None]):
+    """Checklist (c), handover (h), reports (g), and opening the checklist at shift start."""
+
+    config: Any
+    clock: Any
+    store: Any
+    engine: Any
+    hub: Any
+
+    async def gather_facts(self) -> Facts:
+        """What the console knows now, for the checklist."""
+        from opsconsole.facts import gather_facts
+
+        sources: dict[str, tuple[object | None, str | None]] = {}
+        if self.hub is not None:
+            for name, poller in self.hub.pollers.items():
+                sources[name] = (poller.status.data, poller.status.error)
+        return await gather_facts(
+            now=self.clock(),
+            config=self.config,
+            engine=self.engine,
+            sources=sources,
+            store=self.store,
+        )
+
+    def action_checklist(self) -> None:
+        """Open the checklist (c)."""
+        from opsconsole.screens.checklist import ChecklistScreen
+
+        if not isinstance(self.screen, ChecklistScreen):
+            self.push_screen(ChecklistScreen())
+
+    def action_reports(self) -> None:
+        """Open the reports (g)."""
+        if not isinstance(self.screen, ReportsScreen):
+            self.push_screen(ReportsScreen())
+
+    async def maybe_open_checklist(self) -> None:
+        """At the first launch of a shift, open the checklist by itself."""
+        if not self.config.checklists.auto_open or self.store is None:
+            return
+        if not hasattr(self.store, "first_run_since"):
+            return
+        from opsconsole.core.shift import shift_start
+
+        start = shift_start(self.clock(), self.config.shift.starts, self.config.tz)
+        if await self.store.first_run_since(start) is None:
+            self.action_checklist()
+
+    async def action_handover(self) -> None:
+        """Write the shift handover (h): edit it, then it is saved and copied."""
+        from opsconsole.reporting import handover_path, make_handover
+
+        alerts = None
+        if self.hub is not None and "alerts" in self.hub.pollers:
+            data = self.hub.pollers["alerts"].status.data
+            alerts = data if isinstance(data, AlertsSnapshot) else None
+        probes = (
+            [(s.name, s.state, s.result.reason if s.result else "") for s in self.engine.statuses()]
+            if self.engine is not None
+            else []
+        )
+        text = await make_handover(
+            store=self.store, config=self.config, now=self.clock(), probes=probes, alerts=alerts
+        )
+        editor = EditorScreen(
+            "Shift handover (Slack-ready Markdown)",
+            drafts={"handover": ("", text)},
+            with_subject=False,
+            submit_label="save and copy",
+        )
+
+        async def done(result: ComposeResultData | None) -> None:
+            if result is None:
+                return
+            path = handover_path(self.clock(), data_dir() / "handovers")
+
+            def write() -> None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(result.body, encoding="utf-8")
+
+            await asyncio.to_thread(write)
+            self.copy_to_clipboard(result.body)
+            self.notify(f"Handover saved to {path} and copied to the clipboard", timeout=10)
+
+        self.push_screen(editor, done)
