@@ -74,6 +74,9 @@ def demo(tmp_path: Path) -> Iterator[Tmux]:
     )
     session = Tmux(tmux, socket, "ops")
     try:
+        # First launch of a shift: the checklist opens by itself; close it for the dashboard.
+        session.wait_for(lambda s: "Start-of-shift checklist" in s, 30, "the checklist")
+        session.cmd("send-keys", "-t", "ops", "Escape")
         yield session
     finally:
         subprocess.run([tmux, "-L", socket, "kill-server"], capture_output=True, check=False)
@@ -107,6 +110,31 @@ def test_demo_keys_pause_help_quit(demo: Tmux) -> None:
     while demo.alive() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not demo.alive(), "opsconsole did not exit on q"
+
+
+def test_demo_opens_the_checklist_with_automatic_items_resolved(tmp_path: Path) -> None:
+    """Done-when of the checklist issue: at the start of a shift the demo shows the checklist
+    with its automatic items already resolved, each with its evidence."""
+    tmux = _need_tmux()
+    socket = f"opsconsole-e2e-{uuid.uuid4().hex[:8]}"
+    command = (
+        f"env -u COLUMNS -u LINES XDG_STATE_HOME={tmp_path / 'state'} "
+        f"OPSCONSOLE_DEMO_PROMETHEUS=0 LANG=C.UTF-8 {OPSCONSOLE} demo --db {tmp_path / 'd.db'}"
+    )
+    subprocess.run(
+        [tmux, "-L", socket, "new-session", "-d", "-s", "ops", "-x", "160", "-y", "48", command],
+        check=True,
+    )
+    session = Tmux(tmux, socket, "ops")
+    try:
+        screen = session.wait_for(
+            lambda s: "API health: up" in s and "new since" in s, 30, "resolved automatic items"
+        )
+        assert "Start-of-shift checklist" in screen
+        assert "✘ Check status page" in screen and "minor:" in screen
+        assert "✔ Verify API health" in screen
+    finally:
+        subprocess.run([tmux, "-L", socket, "kill-server"], capture_output=True, check=False)
 
 
 def test_demo_shows_every_pane_live(demo: Tmux) -> None:
