@@ -222,7 +222,7 @@ def test_unknown_key_without_close_match_lists_valid_keys() -> None:
         "checks.yaml:1: pagerduty: unknown key (expected one of: service, timezone, "
         "uptime_target, retention, max_concurrency, defaults, probes, shift, sentry, "
         "prometheus, alertmanager, statuspage, telemetry, operator, team, sla, triage, "
-        "runbooks, email, tickets, incident)"
+        "runbooks, email, tickets, incident, checklists)"
     )
 
 

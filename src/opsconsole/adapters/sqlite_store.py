@@ -29,6 +29,9 @@ Durability and concurrency choices (see RELIABILITY-AND-PERFORMANCE.md §A2):
   file can never both declare. The timeline is append-only down to SQLite: triggers abort
   any DELETE, and any UPDATE but of ``delivery``. The outbox stores a channel *name*
   (``slack``), never a webhook URL; error and delivery texts are redacted before storing.
+* Checklists (:class:`~opsconsole.core.store.ChecklistStore`): a run row per checklist
+  run and one row per (run, item), upserted so the latest tick wins; every write is
+  durable. ``last_done_dates`` walks a partial index of the PASS/DONE rows.
 * Schema versions live in ``PRAGMA user_version``; append a step to :data:`MIGRATIONS` to
   evolve the schema.
 """
@@ -45,7 +48,7 @@ import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
@@ -53,6 +56,7 @@ from typing import Any, Final, Self
 
 import aiosqlite
 
+from opsconsole.core.checklists import Cadence, ItemResult, ItemStatus
 from opsconsole.core.clock import Clock, system_clock
 from opsconsole.core.incidents import (
     EntryKind,
@@ -68,6 +72,7 @@ from opsconsole.core.store import (
     INCIDENT_FIELDS,
     TICKET_FIELDS,
     UNAUDITED_FIELDS,
+    ChecklistRun,
     OutboundMessage,
     StoreError,
     TicketQuery,
@@ -291,6 +296,37 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         )
         """,
         "CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending'",
+    ),
+    # 4: checklist runs (guide §9) and the latest result of each item in a run.
+    (
+        """
+        CREATE TABLE checklist_runs (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,  -- 1, 2, …, never reused
+            operator    TEXT    NOT NULL,
+            started_at  REAL    NOT NULL,
+            finished_at REAL
+        )
+        """,
+        "CREATE INDEX checklist_runs_started ON checklist_runs (started_at)",
+        """
+        CREATE TABLE checklist_items (
+            id       INTEGER PRIMARY KEY,  -- first-recorded order; kept by the upsert
+            run      INTEGER NOT NULL REFERENCES checklist_runs (id),
+            key      TEXT    NOT NULL,
+            text     TEXT    NOT NULL,
+            cadence  TEXT    NOT NULL,  -- Cadence value
+            status   TEXT    NOT NULL,  -- ItemStatus value
+            evidence TEXT    NOT NULL DEFAULT '',
+            overdue  INTEGER NOT NULL DEFAULT 0,
+            note     TEXT    NOT NULL DEFAULT '',
+            at       REAL    NOT NULL,  -- when the item reached this state
+            UNIQUE (run, key)
+        )
+        """,
+        """
+        CREATE INDEX checklist_items_done
+            ON checklist_items (key, at) WHERE status IN ('pass', 'done')
+        """,
     ),
 )
 """Schema steps; ``PRAGMA user_version`` is the number applied. Only ever append."""
@@ -1107,6 +1143,119 @@ class SqliteStore:
             timelines[int(row[0])].append(_row_to_entry(row[1:]))
         return [
             replace(_row_to_incident(row), timeline=tuple(timelines[int(row[0])])) for row in rows
+        ]
+
+    # -- ChecklistStore protocol -------------------------------------------------------
+
+    async def start_checklist_run(self, operator: str, at: datetime) -> int:
+        """Start a checklist run by ``operator`` at ``at``; return its id (1, 2, …).
+
+        Raises:
+            StoreError: for a blank operator or a failed write.
+        """
+        name = operator.strip() if isinstance(operator, str) else ""
+        if not name:
+            raise StoreError("a checklist run needs an operator name")
+        when = _epoch(at)
+        async with (
+            self._write(durable=True) as db,
+            db.execute(
+                "INSERT INTO checklist_runs (operator, started_at) VALUES (?, ?)", (name, when)
+            ) as cursor,
+        ):
+            return _lastrowid(cursor)
+
+    async def record_checklist_item(self, run_id: int, result: ItemResult, at: datetime) -> None:
+        """Upsert ``result`` as item ``result.key`` of run ``run_id``; the latest wins.
+
+        The evidence is redacted before storing (it may quote a source's error). An
+        item keeps the position it was first recorded at.
+
+        Raises:
+            StoreError: for an unknown run, an invalid result or a failed write.
+        """
+        row = _checklist_row(result, _epoch(at))
+        async with self._write(durable=True) as db:
+            await _require_checklist_run(db, run_id)
+            await db.execute(
+                "INSERT INTO checklist_items "
+                "(run, key, text, cadence, status, evidence, overdue, note, at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (run, key) DO UPDATE SET text = excluded.text, "
+                "cadence = excluded.cadence, status = excluded.status, "
+                "evidence = excluded.evidence, overdue = excluded.overdue, "
+                "note = excluded.note, at = excluded.at",
+                (run_id, *row),
+            )
+
+    async def finish_checklist_run(self, run_id: int, at: datetime) -> None:
+        """Mark run ``run_id`` finished at ``at`` (finishing again moves the time).
+
+        Raises:
+            StoreError: for an unknown run or a failed write.
+        """
+        when = _epoch(at)
+        async with (
+            self._write(durable=True) as db,
+            db.execute(
+                "UPDATE checklist_runs SET finished_at = ? WHERE id = ?", (when, run_id)
+            ) as cursor,
+        ):
+            if cursor.rowcount == 0:
+                raise StoreError(f"no checklist run {run_id}")
+
+    async def checklist_runs(self, limit: int = 5) -> list[ChecklistRun]:
+        """Return up to ``limit`` runs, latest start first, each with its results."""
+        if limit <= 0:
+            return []
+        return await self._read_checklist_runs(
+            "ORDER BY started_at DESC, id DESC LIMIT ?", (limit,)
+        )
+
+    async def last_done_dates(self, *, tz: tzinfo = UTC) -> dict[str, date]:
+        """Return item key -> the latest date (in ``tz``) it was recorded PASS or DONE."""
+        rows = await self._fetchall(
+            "SELECT key, max(at) FROM checklist_items WHERE status IN ('pass', 'done') GROUP BY key"
+        )
+        return {str(key): datetime.fromtimestamp(at, tz).date() for key, at in rows}
+
+    async def first_run_since(self, since: datetime) -> ChecklistRun | None:
+        """Return the first run started at or after ``since``, with its results, or None."""
+        runs = await self._read_checklist_runs(
+            "WHERE started_at >= ? ORDER BY started_at, id LIMIT 1", (_epoch(since),)
+        )
+        return runs[0] if runs else None
+
+    async def _read_checklist_runs(self, tail: str, params: Sequence[Any]) -> list[ChecklistRun]:
+        try:
+            runs = await self._query(
+                f"SELECT id, operator, started_at, finished_at FROM checklist_runs {tail}",
+                params,
+            )
+            ids = [int(row[0]) for row in runs]
+            items = (
+                await self._query(
+                    "SELECT run, key, text, cadence, status, evidence, overdue, note "
+                    f"FROM checklist_items WHERE run IN ({_placeholders(len(ids))}) ORDER BY id",
+                    ids,
+                )
+                if ids
+                else []
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"read failed: {_one_line(exc)}") from exc
+        results: dict[int, list[ItemResult]] = {i: [] for i in ids}
+        for row in items:
+            results[int(row[0])].append(_row_to_item_result(row[1:]))
+        return [
+            ChecklistRun(
+                id=int(run_id),
+                operator=str(operator),
+                started_at=datetime.fromtimestamp(started, UTC),
+                finished_at=_from_epoch(finished),
+                results=tuple(results[int(run_id)]),
+            )
+            for run_id, operator, started, finished in runs
         ]
 
     # -- bulk loading (benchmarks, demo) -----------------------------------------------
@@ -1980,3 +2129,45 @@ async def _refuse_second_active(db: aiosqlite.Connection, except_id: int | None)
             f"incident #{other} is already active ({' '.join(str(title).split())}); "
             "resolve it first"
         )
+
+
+def _checklist_row(result: ItemResult, when: float) -> tuple[object, ...]:
+    """The stored columns of ``result`` (after ``run``), checked and normalised."""
+    try:
+        status = ItemStatus(result.status)
+        cadence = Cadence(result.cadence)
+    except ValueError as exc:
+        raise StoreError(f"bad checklist result: {exc}") from None
+    if not isinstance(result.key, str) or not result.key.strip():
+        raise StoreError("a checklist result needs a key")
+    if not all(isinstance(v, str) for v in (result.text, result.evidence, result.note)):
+        raise StoreError(f"bad checklist result for {result.key!r}: text fields must be str")
+    return (
+        result.key,
+        result.text,
+        cadence.value,
+        status.value,
+        redact_text(result.evidence),
+        int(bool(result.overdue)),
+        result.note,
+        when,
+    )
+
+
+def _row_to_item_result(row: Sequence[Any]) -> ItemResult:
+    key, text, cadence, status, evidence, overdue, note = row
+    return ItemResult(
+        key=key,
+        text=text,
+        cadence=Cadence(cadence),
+        status=ItemStatus(status),
+        evidence=evidence,
+        overdue=bool(overdue),
+        note=note,
+    )
+
+
+async def _require_checklist_run(db: aiosqlite.Connection, run_id: int) -> None:
+    rows = list(await db.execute_fetchall("SELECT 1 FROM checklist_runs WHERE id = ?", (run_id,)))
+    if not rows:
+        raise StoreError(f"no checklist run {run_id}")

@@ -27,6 +27,7 @@ from pydantic import (
 )
 from pydantic_core import core_schema
 
+from opsconsole.config.checklists import ChecklistsConfig
 from opsconsole.config.incident import IncidentConfig
 from opsconsole.config.sources import (
     AlertmanagerConfig,
@@ -305,6 +306,7 @@ class Config(BaseModel):
     email: EmailConfig | None = None
     tickets: TicketsConfig = Field(default_factory=TicketsConfig)
     incident: IncidentConfig = Field(default_factory=IncidentConfig)
+    checklists: ChecklistsConfig = Field(default_factory=ChecklistsConfig)
 
     @property
     def tz(self) -> ZoneInfo:

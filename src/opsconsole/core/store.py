@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Literal, Protocol
 
+from opsconsole.core.checklists import ItemResult
 from opsconsole.core.incidents import Incident, TimelineEntry
 from opsconsole.core.models import ProbeResult, Uptime
 from opsconsole.core.tickets import Severity, Status, ThreadMessage, Ticket
@@ -361,3 +362,66 @@ class ReportStore(Protocol):
     async def incidents_since(self, since: datetime) -> list[Incident]:
         """Return the incidents started at or after ``since``, oldest first, each with its
         timeline."""
+
+
+# -- checklists -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChecklistRun:
+    """One run of the checklist: who ran it, when, and each item's latest state.
+
+    Attributes:
+        id: The run id (1, 2, …).
+        operator: Who ran it.
+        started_at: When it started.
+        finished_at: When the operator finished it; None while open.
+        results: Each recorded item's latest result, in the order first recorded.
+    """
+
+    id: int
+    operator: str
+    started_at: datetime
+    finished_at: datetime | None
+    results: tuple[ItemResult, ...]
+
+
+class ChecklistStore(Protocol):
+    """Persistence for checklist runs (guide §9).
+
+    Every write is durable once it returns (it survives power loss). Run ids start at 1
+    and are never reused.
+    """
+
+    async def start_checklist_run(self, operator: str, at: datetime) -> int:
+        """Start a run by ``operator`` at ``at`` and return its id."""
+
+    async def record_checklist_item(self, run_id: int, result: ItemResult, at: datetime) -> None:
+        """Record an item's result in run ``run_id``, upserted by ``(run, key)``.
+
+        The latest status, evidence, note and overdue flag win; ``at`` is when the item
+        reached that state (the date :meth:`last_done_dates` reports).
+
+        Raises:
+            StoreError: when the run does not exist or the write fails.
+        """
+
+    async def finish_checklist_run(self, run_id: int, at: datetime) -> None:
+        """Mark run ``run_id`` finished at ``at``.
+
+        Raises:
+            StoreError: when the run does not exist or the write fails.
+        """
+
+    async def checklist_runs(self, limit: int = 5) -> list[ChecklistRun]:
+        """Return up to ``limit`` runs, latest start first, each with its results."""
+
+    async def last_done_dates(self, *, tz: tzinfo = UTC) -> dict[str, date]:
+        """Return item key -> the latest date (in ``tz``) it was recorded PASS or DONE.
+
+        What :func:`~opsconsole.core.checklists.due_items` takes as ``last_done``.
+        """
+
+    async def first_run_since(self, since: datetime) -> ChecklistRun | None:
+        """Return the first run started at or after ``since`` (e.g. the shift start),
+        with its results, or None: the checklist opens by itself when there is none."""
