@@ -53,8 +53,11 @@ class TicketQueuePane(Vertical):
         if service is None:
             self.border_subtitle = "tickets unavailable"
             return
-        self.rows = await service.store.list_tickets(TicketQuery(open_only=True, limit=ROWS))
+        rows = await service.store.list_tickets(TicketQuery(open_only=True, limit=ROWS))
         counts = await service.store.ticket_counts()
+        # No await from here on: tick() must never see rows the table does not hold yet
+        # (update_cell on a missing row raises CellDoesNotExist and takes the app down).
+        self.rows = rows
         table = self.query_one("#queue-table", DataTable)
         table.clear()
         now = service.clock()
