@@ -75,6 +75,7 @@ from opsconsole.core.store import (
     ChecklistRun,
     OutboundMessage,
     StoreError,
+    TicketConflict,
     TicketQuery,
 )
 from opsconsole.core.tickets import (
@@ -100,13 +101,22 @@ from opsconsole.core.uptime import (
     hour_start,
 )
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SqliteStore", "StoreError", "default_db_path"]
-
-__all__ = ["MIGRATIONS", "SqliteStore", "StoreError", "default_db_path"]
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "SqliteStore",
+    "StoreError",
+    "TicketConflict",
+    "default_db_path",
+]
 
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS: Final = 5000
+CHECKPOINT_WAIT_MS: Final = 200
+"""How long :meth:`SqliteStore.checkpoint` waits for readers before giving up for now."""
+WAL_AUTOCHECKPOINT_PAGES: Final = 1000
+"""A PASSIVE checkpoint runs at a commit once the WAL holds this many pages (4 MB)."""
 PRUNE_CHUNK_ROWS: Final = 5000
 
 Migration = Sequence[str]
@@ -638,7 +648,13 @@ class SqliteStore:
         return replace(message, id=message_id)
 
     async def update_ticket(
-        self, number: int, changes: Mapping[str, object], *, actor: str, at: datetime
+        self,
+        number: int,
+        changes: Mapping[str, object],
+        *,
+        actor: str,
+        at: datetime,
+        expected: Mapping[str, object] | None = None,
     ) -> Ticket:
         """Change fields of ticket ``number``; one audit entry per field that changes.
 
@@ -646,23 +662,43 @@ class SqliteStore:
         or runbook as None, datetimes as aware UTC, tags and pauses as tuples). The current row is
         read inside the write transaction, so concurrent updates never audit a stale
         ``old`` value. ``next_due`` is stored but not audited. When no value changes,
-        nothing is written (``updated_at`` included).
+        nothing is written (``updated_at`` included). Only the columns of fields that
+        change are written, so concurrent changes of other fields merge.
+
+        ``expected`` (normalised like ``changes``) is compared with that same in-transaction
+        row: the ``BEGIN IMMEDIATE`` write lock makes the compare and the write atomic
+        across processes, so of two operators who saw the same value, the second gets
+        :class:`~opsconsole.core.store.TicketConflict` instead of overwriting the first.
 
         Returns:
             The ticket after the change, with thread and audit trail.
 
         Raises:
+            TicketConflict: when a field in ``expected`` no longer has the value given.
             StoreError: for an unknown ticket or field, or a value of the wrong type.
         """
-        unknown = sorted(set(changes) - TICKET_FIELDS)
+        unknown = sorted((set(changes) | set(expected or ())) - TICKET_FIELDS)
         if unknown:
             raise StoreError(f"cannot update ticket field(s): {', '.join(unknown)}")
         when = _epoch(at)
         wanted = {name: _coerce_field(name, value) for name, value in changes.items()}
+        seen = {name: _coerce_field(name, value) for name, value in (expected or {}).items()}
         async with self._write(durable=True) as db:
             current = await _load_ticket(db, number, full=False)
             if current is None:
                 raise StoreError(f"no ticket #{number}")
+            stale = [name for name, value in seen.items() if getattr(current, name) != value]
+            if stale:
+                raise TicketConflict(
+                    f"ticket #{number} changed meanwhile: "
+                    + "; ".join(
+                        f"{name} is now {_shown(getattr(current, name))} "
+                        f"(you saw {_shown(seen[name])})"
+                        for name in stale
+                    ),
+                    number=number,
+                    fields=tuple(stale),
+                )
             changed = {
                 name: value for name, value in wanted.items() if getattr(current, name) != value
             }
@@ -1314,17 +1350,40 @@ class SqliteStore:
     # -- maintenance -------------------------------------------------------------------
 
     async def checkpoint(self) -> bool:
-        """Copy the WAL into the database and truncate it (``wal_checkpoint(TRUNCATE)``).
+        """Copy the WAL into the database and truncate it, without stalling other work.
+
+        First ``wal_checkpoint(PASSIVE)``, which copies every frame no reader still needs
+        and never waits. Only when that copied the whole WAL does ``wal_checkpoint(TRUNCATE)``
+        run, waiting at most :data:`CHECKPOINT_WAIT_MS` for readers, to reset the file to
+        zero bytes. (A bare TRUNCATE waited the whole 5 s busy timeout whenever another
+        connection held a read transaction, and this connection, reads included, stood
+        still meanwhile.)
+
+        Between these calls SQLite's auto-checkpoint (PASSIVE, every
+        :data:`WAL_AUTOCHECKPOINT_PAGES` pages) keeps the WAL near 4 MB, also under a
+        long-lived reader *connection* whose reads are short transactions, as all of
+        opsconsole's are. A reader that holds one *transaction* open pins the WAL: no
+        checkpoint mode can copy or reset past its snapshot, so the WAL grows until it
+        ends (sqlite.org/wal.html §5, "checkpoint starvation"); the next call after that
+        truncates it.
 
         Returns:
-            True when the checkpoint completed; False when a reader or writer in another
-            connection blocked it (the engine simply tries again later).
+            True when the WAL was fully copied and truncated; False when a reader or a
+            writer in another connection was in the way (the engine tries again later).
         """
         db = self._connection()
         async with self._lock:
             try:
-                async with db.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
-                    row = await cursor.fetchone()
+                async with db.execute("PRAGMA wal_checkpoint(PASSIVE)") as cursor:
+                    row = await cursor.fetchone()  # (busy, WAL frames, frames copied)
+                if row is None or row[0] != 0 or row[1] != row[2]:
+                    return False
+                await db.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
+                try:
+                    async with db.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
+                        row = await cursor.fetchone()
+                finally:
+                    await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             except sqlite3.Error as exc:
                 raise StoreError(f"checkpoint failed: {_one_line(exc)}") from exc
         return row is not None and row[0] == 0
@@ -1424,6 +1483,7 @@ class SqliteStore:
             log.warning("SQLite journal_mode is %s, not wal, for %s", mode, self.path)
         # Probe history accepts NORMAL's power-loss window (see module docstring).
         await db.execute("PRAGMA synchronous = NORMAL")
+        await db.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
         await db.execute("PRAGMA foreign_keys = ON")
 
     async def _migrate(self) -> None:
@@ -1812,6 +1872,12 @@ def _render(value: object) -> str | None:
             return "; ".join(f"{_render(start)} – {_render(end) or 'open'}" for start, end in value)
         return ", ".join(str(item) for item in value)
     return str(value)
+
+
+def _shown(value: object) -> str:
+    """A field value in a conflict message: audit text, ``none`` for no value."""
+    text = _render(value)
+    return "none" if text is None or text == "" else text
 
 
 def _ticket_where(query: TicketQuery) -> tuple[str, list[object]]:

@@ -24,6 +24,25 @@ class StoreError(Exception):
     """A persistence failure with a one-line, human-readable message."""
 
 
+class TicketConflict(StoreError):
+    """Another operator changed a ticket field since this operator looked at it.
+
+    Raised by :meth:`TicketStore.update_ticket` when a value in ``expected`` no longer
+    matches the stored one; nothing is written. The message is one line naming each
+    field, its current value and the value the operator saw, e.g. ``ticket #101 changed
+    meanwhile: severity is now high (you saw critical)``.
+
+    Attributes:
+        number: The ticket.
+        fields: The fields that changed meanwhile, in ``expected`` order.
+    """
+
+    def __init__(self, message: str, *, number: int, fields: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.number = number
+        self.fields = fields
+
+
 class Store(Protocol):
     """Persistence for probe history (later: tickets, incidents, checklists)."""
 
@@ -144,18 +163,32 @@ class TicketStore(Protocol):
         """
 
     async def update_ticket(
-        self, number: int, changes: Mapping[str, object], *, actor: str, at: datetime
+        self,
+        number: int,
+        changes: Mapping[str, object],
+        *,
+        actor: str,
+        at: datetime,
+        expected: Mapping[str, object] | None = None,
     ) -> Ticket:
         """Change fields of ticket ``number`` (see :data:`TICKET_FIELDS`).
 
         Writes one audit entry per field whose value really changes, with the old and
         new values rendered as text (``next_due`` is not audited). Changes that leave
-        every value as it was write nothing.
+        every value as it was write nothing. Only the fields in ``changes`` are written,
+        so concurrent changes of *other* fields merge.
+
+        ``expected`` is optimistic concurrency: the values the operator saw (any fields
+        of :data:`TICKET_FIELDS`, normalised like ``changes``). Inside the write
+        transaction each is compared with the stored value; if any differs, nothing is
+        written and :class:`TicketConflict` is raised, so a change based on a stale view
+        never silently overwrites someone else's.
 
         Returns:
             The ticket after the change, with thread and audit trail.
 
         Raises:
+            TicketConflict: when a field in ``expected`` changed meanwhile.
             StoreError: for an unknown ticket, an unknown field or a value of the wrong
                 type.
         """

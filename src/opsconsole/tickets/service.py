@@ -22,7 +22,7 @@ from opsconsole.core.clock import Clock, system_clock
 from opsconsole.core.durations import format_duration
 from opsconsole.core.runbooks import Runbook, match_runbook
 from opsconsole.core.sla import SlaPolicy, SlaStatus, evaluate, next_deadline
-from opsconsole.core.store import TicketStore
+from opsconsole.core.store import TicketConflict, TicketStore
 from opsconsole.core.templates import (
     ACKNOWLEDGEMENT,
     TEMPLATES,
@@ -47,6 +47,10 @@ log = logging.getLogger(__name__)
 
 Outcome = Literal["imported", "threaded", "duplicate", "rejected", "ignored"]
 _TICKET_REF = re.compile(r"#(\d{1,9})\b")
+_SLA_INPUTS = ("severity", "first_response_at", "resolved_at", "pauses")
+"""The ticket fields the stored ``next_due`` is computed from (besides ``received_at``)."""
+_RETRIES = 5
+"""How often a derived write is recomputed after another process changed its inputs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,49 +212,115 @@ class TicketService:
     # -- triage -----------------------------------------------------------------------
 
     async def update(
-        self, number: int, changes: Mapping[str, object], *, actor: str | None = None
+        self,
+        number: int,
+        changes: Mapping[str, object],
+        *,
+        actor: str | None = None,
+        expected: Mapping[str, object] | None = None,
     ) -> Ticket:
-        """Apply ``changes`` (audited), then refresh the stored next deadline."""
+        """Apply ``changes`` (audited), then refresh the stored next deadline.
+
+        ``expected`` holds the values the operator saw; when another operator changed one
+        of them meanwhile, nothing is written and
+        :class:`~opsconsole.core.store.TicketConflict` is raised (see
+        :meth:`~opsconsole.core.store.TicketStore.update_ticket`). Only the fields in
+        ``changes`` are written, so concurrent changes of other fields merge.
+
+        Raises:
+            TicketConflict: when a field in ``expected`` changed meanwhile.
+        """
         now = self.clock()
-        ticket = await self.store.update_ticket(number, changes, actor=actor or self.actor, at=now)
-        due = next_deadline(ticket, self.policy, now)
-        if due != ticket.next_due:
-            ticket = await self.store.update_ticket(
-                number, {"next_due": due}, actor=actor or self.actor, at=now
-            )
+        who = actor or self.actor
+        ticket = await self.store.update_ticket(
+            number, changes, actor=who, at=now, expected=expected
+        )
+        ticket = await self._store_next_due(ticket, who, now)
         self._notify(ticket)
         return ticket
 
-    async def set_severity(self, number: int, severity: Severity) -> Ticket:
-        """Override the triaged severity (kept in the audit trail)."""
-        return await self.update(number, {"severity": severity})
+    async def _store_next_due(self, ticket: Ticket, actor: str, now: datetime) -> Ticket:
+        """Store ``next_due`` as computed from ``ticket``, unless another process changed the
+        SLA inputs since: then recompute from the fresh ticket, so a stale deadline never
+        overwrites a newer one."""
+        for _ in range(_RETRIES):
+            due = next_deadline(ticket, self.policy, now)
+            if due == ticket.next_due:
+                return ticket
+            inputs = {name: getattr(ticket, name) for name in _SLA_INPUTS}
+            try:
+                return await self.store.update_ticket(
+                    ticket.number, {"next_due": due}, actor=actor, at=now, expected=inputs
+                )
+            except TicketConflict:
+                ticket = await self._get(ticket.number)
+        return ticket
 
-    async def set_category(self, number: int, category: Category) -> Ticket:
-        """Override the triaged category."""
-        return await self.update(number, {"category": category})
+    async def set_severity(
+        self, number: int, severity: Severity, *, seen: Ticket | None = None
+    ) -> Ticket:
+        """Override the triaged severity (kept in the audit trail).
 
-    async def assign(self, number: int, assignee: str | None) -> Ticket:
-        """Assign to someone (None unassigns)."""
-        return await self.update(number, {"assignee": assignee})
+        With ``seen`` (the ticket as the operator saw it), raise
+        :class:`~opsconsole.core.store.TicketConflict` instead of overwriting a severity
+        someone else changed meanwhile.
+        """
+        return await self.update(number, {"severity": severity}, expected=_saw(seen, "severity"))
 
-    async def set_status(self, number: int, status: Status, *, actor: str | None = None) -> Ticket:
-        """Change status, keeping SLA pauses and resolution time consistent."""
-        ticket = await self._get(number)
-        now = self.clock()
-        changes: dict[str, object] = {"status": status}
-        pauses = list(ticket.pauses)
-        open_pause = bool(pauses) and pauses[-1][1] is None
-        if status is Status.PENDING_CUSTOMER and not open_pause:
-            pauses.append((now, None))
-        elif status is not Status.PENDING_CUSTOMER and open_pause:
-            pauses[-1] = (pauses[-1][0], now)
-        if tuple(pauses) != ticket.pauses:
-            changes["pauses"] = tuple(pauses)
-        if status in (Status.RESOLVED, Status.CLOSED) and ticket.resolved_at is None:
-            changes["resolved_at"] = now
-        elif status not in (Status.RESOLVED, Status.CLOSED) and ticket.resolved_at is not None:
-            changes["resolved_at"] = None  # reopened: the resolution clock runs again
-        return await self.update(number, changes, actor=actor)
+    async def set_category(
+        self, number: int, category: Category, *, seen: Ticket | None = None
+    ) -> Ticket:
+        """Override the triaged category (``seen``: as in :meth:`set_severity`)."""
+        return await self.update(number, {"category": category}, expected=_saw(seen, "category"))
+
+    async def assign(
+        self, number: int, assignee: str | None, *, seen: Ticket | None = None
+    ) -> Ticket:
+        """Assign to someone (None unassigns; ``seen``: as in :meth:`set_severity`)."""
+        return await self.update(number, {"assignee": assignee}, expected=_saw(seen, "assignee"))
+
+    async def set_status(
+        self,
+        number: int,
+        status: Status,
+        *,
+        actor: str | None = None,
+        seen: Ticket | None = None,
+    ) -> Ticket:
+        """Change status, keeping SLA pauses and resolution time consistent.
+
+        The pauses and resolution time are derived from the stored ticket and written
+        only if it has not changed meanwhile (else they are recomputed). With ``seen``, a
+        status someone else changed since the operator looked raises
+        :class:`~opsconsole.core.store.TicketConflict` instead.
+        """
+        for attempt in range(_RETRIES):
+            ticket = await self._get(number)
+            now = self.clock()
+            changes: dict[str, object] = {"status": status}
+            pauses = list(ticket.pauses)
+            open_pause = bool(pauses) and pauses[-1][1] is None
+            if status is Status.PENDING_CUSTOMER and not open_pause:
+                pauses.append((now, None))
+            elif status is not Status.PENDING_CUSTOMER and open_pause:
+                pauses[-1] = (pauses[-1][0], now)
+            if tuple(pauses) != ticket.pauses:
+                changes["pauses"] = tuple(pauses)
+            if status in (Status.RESOLVED, Status.CLOSED) and ticket.resolved_at is None:
+                changes["resolved_at"] = now
+            elif status not in (Status.RESOLVED, Status.CLOSED) and ticket.resolved_at is not None:
+                changes["resolved_at"] = None  # reopened: the resolution clock runs again
+            expected: dict[str, object] = {
+                "status": ticket.status if seen is None else seen.status,
+                "pauses": ticket.pauses,
+                "resolved_at": ticket.resolved_at,
+            }
+            try:
+                return await self.update(number, changes, actor=actor, expected=expected)
+            except TicketConflict as exc:
+                if (seen is not None and "status" in exc.fields) or attempt == _RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def resolve(self, number: int) -> Ticket:
         """Mark resolved (stops the resolution clock)."""
@@ -405,6 +475,11 @@ class TicketService:
                 self.listener(ticket)
             except Exception:
                 log.exception("ticket listener failed")
+
+
+def _saw(seen: Ticket | None, field: str) -> dict[str, object] | None:
+    """``expected`` for a single-field change: the value in the ticket the operator saw."""
+    return None if seen is None else {field: getattr(seen, field)}
 
 
 def _company(address: str) -> str:
