@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import yaml
+from textual.widgets import TextArea
 
 from opsconsole.adapters.sqlite_store import SqliteStore
 from opsconsole.app import make_app
@@ -91,6 +92,13 @@ def test_incident_screen(snap_compare, tmp_path: Path) -> None:
 def test_update_prompt(snap_compare, tmp_path: Path) -> None:
     async def run_before(pilot) -> None:
         await pilot.press("u")
+        for _ in range(50):  # the prompt mounts asynchronously
+            if pilot.app.screen.query(TextArea):
+                break
+            await pilot.pause()
+        editor = pilot.app.screen.query_one(TextArea)
+        editor.cursor_blink = False
+        pilot.app.screen.set_focus(None)  # no cursor at all: its blink made frames random
         await pilot.pause()
         await pilot.pause()
 

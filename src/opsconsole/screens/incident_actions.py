@@ -73,6 +73,7 @@ class IncidentActions(App[None]):
         )
         self.incident = await self.incident_service.active()
         self.review_pending = await self.incident_service.pending_review()
+        self.refresh_banners()
         self.set_interval(1.0, self.incident_tick)
         self.set_interval(15.0, self._flush_outbox)
         self.set_interval(30.0, lambda: self.suggest_incident(self._critical_alerts))
@@ -99,8 +100,17 @@ class IncidentActions(App[None]):
         ):
             self.incident = current
 
+    def refresh_banners(self) -> None:
+        """Redraw every incident banner now (they also tick every second)."""
+        from opsconsole.widgets.incident_banner import IncidentBanner
+
+        for screen in self.screen_stack:
+            for banner in screen.query(IncidentBanner):
+                banner.update_banner()
+
     def _incident_changed(self, incident: Incident | None) -> None:
         self.incident = incident
+        self.refresh_banners()
         self.run_worker(self._refresh_incident_views(), group="incident-views", exclusive=True)
 
     async def _refresh_incident_views(self) -> None:
