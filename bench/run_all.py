@@ -1,9 +1,12 @@
 """Run every benchmark (one at a time, each as a subprocess) and rewrite BENCHMARKS.md.
 
-Usage: ``python bench/run_all.py [--quick] [--only startup,probes,dashboard_lag,tickets,all_panes]``
+Usage: ``python bench/run_all.py [--quick] [--only startup,probes,...] [--soak]``
 
-Results are also kept in ``bench/results.json``; with ``--only`` the other benchmarks'
-previous results are reused, so BENCHMARKS.md always lists all of them (each table says
+The default run is every benchmark but ``soak`` (30 minutes): run that one with
+``--only soak`` (``--soak-minutes 5`` for a short run) or add it with ``--soak``.
+
+Results are also kept in ``bench/results.json``; benchmarks not run this time keep their
+previous results, so BENCHMARKS.md always lists all of them (each table says
 when and how it was measured). Everything after the ``ANALYSIS_MARKER`` line of an existing
 BENCHMARKS.md is hand-written analysis and is carried over unchanged.
 """
@@ -21,7 +24,17 @@ from typing import Any
 
 import _common as c
 
-BENCHMARKS = ("startup", "probes", "dashboard_lag", "tickets", "all_panes")
+BENCHMARKS = (
+    "startup",
+    "probes",
+    "dashboard_lag",
+    "tickets",
+    "all_panes",
+    "uptime_history",
+    "soak",
+)
+LONG = ("soak",)  # not in the default run
+DEFAULT = tuple(n for n in BENCHMARKS if n not in LONG)
 RESULTS = c.BENCH_DIR / "results.json"
 OUTPUT = c.REPO / "BENCHMARKS.md"
 ANALYSIS_MARKER = "<!-- Hand-written analysis below: run_all.py keeps it unchanged. -->"
@@ -53,14 +66,18 @@ def wait_for_quiet(max_wait: float) -> float:
     return time.time() - started
 
 
-def run(name: str, quick: bool, max_wait: float) -> dict[str, Any]:
+def run(name: str, quick: bool, max_wait: float, soak_minutes: float = 30.0) -> dict[str, Any]:
     cmd = [c.PYTHON, str(c.BENCH_DIR / f"{name}.py")] + (["--quick"] if quick else [])
+    timeout = 900.0
+    if name == "soak" and not quick:
+        cmd += ["--minutes", f"{soak_minutes:g}"]
+        timeout = soak_minutes * 60 + 900
     print(f"== {name} {'(quick)' if quick else ''}", file=sys.stderr, flush=True)
     waited = wait_for_quiet(max_wait)
     started = time.time()
     load_before = c.machine()["loadavg"]
     busy0, ours0 = busy_cpu_s(), children_cpu_s()
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=900)
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=timeout)
     elapsed = time.time() - started
     other = (busy_cpu_s() - busy0) - (children_cpu_s() - ours0)
     lines = [line for line in done.stdout.splitlines() if line.strip()]
@@ -179,6 +196,7 @@ def render(results: dict[str, dict[str, Any]], analysis: str) -> str:
             lines.append(f"- {note}")
         if res.get("notes"):
             lines.append("")
+        lines += res.get("markdown", [])
     lines += [ANALYSIS_MARKER, ""]
     return "\n".join(lines) + analysis.lstrip("\n")
 
@@ -189,6 +207,10 @@ def main() -> None:
     parser.add_argument(
         "--only", default="", help="comma-separated subset of " + ",".join(BENCHMARKS)
     )
+    parser.add_argument("--soak", action="store_true", help="also run the long soak benchmark")
+    parser.add_argument(
+        "--soak-minutes", type=float, default=30.0, help="length of the soak run (30)"
+    )
     parser.add_argument(
         "--max-wait",
         type=float,
@@ -196,17 +218,20 @@ def main() -> None:
         help="seconds to wait before each benchmark for other processes to go quiet",
     )
     opts = parser.parse_args()
-    selected = [n.strip() for n in opts.only.split(",") if n.strip()] or list(BENCHMARKS)
+    selected = [n.strip() for n in opts.only.split(",") if n.strip()] or [
+        *DEFAULT,
+        *(LONG if opts.soak else ()),
+    ]
     unknown = set(selected) - set(BENCHMARKS)
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
 
     results: dict[str, dict[str, Any]] = {}
-    if RESULTS.exists() and opts.only:
+    if RESULTS.exists():  # keep the others' results (the soak is not in every run)
         results = json.loads(RESULTS.read_text())
     started = time.time()
     for name in selected:
-        results[name] = run(name, opts.quick, opts.max_wait)
+        results[name] = run(name, opts.quick, opts.max_wait, opts.soak_minutes)
     results = {n: results[n] for n in BENCHMARKS if n in results}
     RESULTS.write_text(json.dumps(results, indent=1, allow_nan=True) + "\n")
 
