@@ -24,6 +24,7 @@ from opsconsole.widgets.health_pane import HealthPane
 from opsconsole.widgets.incident_banner import IncidentBanner
 
 from fakes import MutableClock, ScriptedRunner
+from snapshot_settle import settled
 
 SIZE = (150, 44)
 
@@ -73,7 +74,7 @@ async def _settle(pilot) -> None:
     pilot.app.query_one(HealthPane).flush()
     for banner in pilot.app.screen.query(IncidentBanner):
         banner.update_banner()
-    await pilot.pause()
+    await settled(pilot)
 
 
 def test_banner_on_the_dashboard(snap_compare, tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from fakes import (
     sources_config,
     statuspage_snapshot,
 )
+from snapshot_settle import settled
 
 SIZE = (160, 48)
 ERRORS = {
@@ -68,7 +69,7 @@ async def _settle(pilot) -> None:
     pilot.app.query_one(HealthPane).flush()
     pilot.app._update_overall()
     pilot.app.query_one(StatusHeader).refresh()
-    await pilot.pause()
+    await settled(pilot)
 
 
 def test_sources_ok(snap_compare, tmp_path: Path) -> None:

@@ -8,9 +8,10 @@ from pathlib import Path
 from opsconsole.adapters.sqlite_store import SqliteStore
 from opsconsole.app import make_app
 from opsconsole.widgets.health_pane import HealthPane
-from ticket_fixtures import seed_store, ticket_config
 
 from fakes import MutableClock, ScriptedRunner
+from snapshot_settle import settled
+from ticket_fixtures import seed_store, ticket_config
 
 SIZE = (150, 44)
 
@@ -38,7 +39,7 @@ def _app(tmp_path: Path):
 
 async def _settle(pilot) -> None:
     pilot.app.query_one(HealthPane).flush()
-    await pilot.pause()
+    await settled(pilot)
 
 
 def test_dashboard_with_ticket_queue(snap_compare, tmp_path: Path) -> None:
