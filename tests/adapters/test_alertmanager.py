@@ -20,12 +20,13 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
-from grafana_proxy import FixedServer, serving
 from opsconsole.adapters.alertmanager import AlertmanagerSource, parse_alerts
 from opsconsole.adapters.prometheus import PrometheusSource
 from opsconsole.config.sources import AlertmanagerConfig, PrometheusConfig
 from opsconsole.core.sources import Alert, SourceError
 from opsconsole.demo.prom_stack import DEMO_RULES, AlertRule, PromStack
+
+from grafana_proxy import FixedServer, serving
 
 CANARY = "am_CANARY_51c0ffee_do_not_leak"
 WATCHDOG = DEMO_RULES[0]

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 
-from hostile_mail import CASES, MB, attachment, ew_b, message, multipart
 from opsconsole.adapters.mail import (
     MAX_BODY_CHARS,
     MailRejected,
@@ -30,6 +29,8 @@ from opsconsole.adapters.mail import (
     iter_source,
     parse_message,
 )
+
+from hostile_mail import CASES, MB, attachment, ew_b, message, multipart
 
 CPU_DEADLINE = 2.0
 _BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")

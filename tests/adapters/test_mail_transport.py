@@ -30,7 +30,6 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
 
-from hostile_mail import ew_b, message
 from opsconsole.adapters.mail import parse_message
 from opsconsole.adapters.mail_transport import (
     ImapPoller,
@@ -41,6 +40,8 @@ from opsconsole.adapters.mail_transport import (
     SmtpSettings,
     build_reply,
 )
+
+from hostile_mail import ew_b, message
 
 PASSWORD = "s3cret-Pa55word"
 USER = "demouser"

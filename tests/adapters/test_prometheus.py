@@ -18,12 +18,13 @@ from typing import Any
 
 import pytest
 
-from grafana_proxy import FixedServer, GrafanaProxy, serving
 from opsconsole.adapters.prometheus import PrometheusSource, one_line
 from opsconsole.config.sources import DEFAULT_QUERIES, PrometheusConfig
 from opsconsole.core.sources import FiredAlert, SourceError, classify
 from opsconsole.demo.api import DemoApi
 from opsconsole.demo.prom_stack import DEMO_RULES, PromStack
+
+from grafana_proxy import FixedServer, GrafanaProxy, serving
 
 CANARY = "glsa_CANARY_7f3e9d_do_not_leak"
 PARSE_ERROR_QUERY = "sum(rate(http_requests_total[5m]"

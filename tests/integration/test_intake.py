@@ -11,9 +11,9 @@ from opsconsole.core.sla import SlaState
 from opsconsole.core.tickets import Category, Direction, Severity, Status
 from opsconsole.tickets.runtime import make_sender
 from opsconsole.tickets.service import TicketService
-from ticket_fixtures import raw_mail, ticket_config
 
 from fakes import FROZEN, MutableClock
+from ticket_fixtures import raw_mail, ticket_config
 
 BUG_BODY = """What happened:
 Every POST /v1/check returns 500 Internal Server Error since 02:10 UTC.

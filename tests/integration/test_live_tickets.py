@@ -22,7 +22,6 @@ import yaml
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
-from hostile_mail import ew_b, message
 from opsconsole.adapters.http_probe import ProbeRunner
 from opsconsole.adapters.sqlite_store import SqliteStore
 from opsconsole.app import OpsConsoleApp, make_app
@@ -32,6 +31,8 @@ from opsconsole.screens.ticket_detail import TicketScreen
 from opsconsole.screens.ticket_dialogs import EditorScreen
 from opsconsole.screens.tickets import TicketsScreen
 from opsconsole.widgets.ticket_queue_pane import TicketQueuePane
+
+from hostile_mail import ew_b, message
 from ticket_fixtures import raw_mail
 
 SIZE = (160, 48)

@@ -46,9 +46,9 @@ from opsconsole.core.tickets import Category, Direction, Level, Severity, Status
 from opsconsole.tickets.intake import MailboxPoller
 from opsconsole.tickets.runtime import make_sender
 from opsconsole.tickets.service import TicketService
-from ticket_fixtures import raw_mail
 
 from fakes import FROZEN, MutableClock
+from ticket_fixtures import raw_mail
 
 CANARY = "canary-Pw-7f3a9c1e"
 """The password of every server here; it must never show up in an error or a note."""

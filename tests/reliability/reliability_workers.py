@@ -28,6 +28,7 @@ from opsconsole.core.models import Outcome, ProbeResult
 from opsconsole.core.store import TicketConflict, TicketQuery
 from opsconsole.core.tickets import Severity
 from opsconsole.tickets.service import TicketService
+
 from ticket_fixtures import raw_mail, ticket_config
 
 CRASH_PROBE = "crash"

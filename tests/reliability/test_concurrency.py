@@ -27,16 +27,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reliability_workers import triage_worker
 
 from opsconsole.adapters.sqlite_store import SqliteStore
 from opsconsole.core.clock import frozen_clock
 from opsconsole.core.store import StoreError, TicketConflict
 from opsconsole.core.tickets import Category, Severity, Status, Ticket
 from opsconsole.tickets.service import TicketService
-from ticket_fixtures import seed_store, ticket_config
 
 from fakes import FROZEN
+from reliability_workers import triage_worker
+from ticket_fixtures import seed_store, ticket_config
 
 # -- lost-update protection ----------------------------------------------------------------
 

@@ -38,7 +38,6 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from fault_server import FAULTS, Answer, FaultServer, Request
 from opsconsole.adapters.alertmanager import AlertmanagerSource
 from opsconsole.adapters.http_probe import ProbeRunner
 from opsconsole.adapters.mail_transport import (
@@ -61,6 +60,7 @@ from opsconsole.incidents.service import IncidentError, IncidentService
 from opsconsole.polling import SourcePoller
 
 from fakes import MutableClock
+from fault_server import FAULTS, Answer, FaultServer, Request
 
 SLOW_CALLBACK = 0.05
 """RELIABILITY-AND-PERFORMANCE §B4: no UI-loop callback over 50 ms."""

@@ -46,7 +46,6 @@ import yaml
 from sentry_sdk.envelope import Envelope
 from sentry_sdk.transport import Transport
 
-from fault_server import Answer, FaultServer, Request
 from opsconsole import cli
 from opsconsole.adapters.http_probe import ProbeRunner
 from opsconsole.adapters.logging_setup import uninstall_log_redaction
@@ -60,6 +59,8 @@ from opsconsole.demo.sentry_api import SentryFake
 from opsconsole.demo.slack_fake import SlackFake
 from opsconsole.demo.statuspage import DemoStatuspage
 from opsconsole.polling import build_sources
+
+from fault_server import Answer, FaultServer, Request
 from ticket_fixtures import raw_mail
 
 SESSION_SECONDS = 30.0 if os.environ.get("OPSCONSOLE_LONG_TESTS") == "1" else 10.0

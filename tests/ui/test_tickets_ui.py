@@ -16,9 +16,9 @@ from opsconsole.screens.ticket_detail import TicketScreen
 from opsconsole.screens.ticket_dialogs import EditorScreen, PickScreen
 from opsconsole.screens.tickets import TicketsScreen
 from opsconsole.widgets.ticket_queue_pane import TicketQueuePane
-from ticket_fixtures import seed_store, ticket_config
 
 from fakes import FROZEN, MutableClock, ScriptedRunner
+from ticket_fixtures import seed_store, ticket_config
 
 
 @pytest.fixture
