@@ -217,3 +217,21 @@ async def test_j_k_and_paging_keys(tmp_path: Path, seeded) -> None:
         assert screen.current_number() == first
         await pilot.press("right_square_bracket", "left_square_bracket")
         assert screen.query_state.offset == 0 and screen.total == 6
+
+
+async def test_a_change_made_meanwhile_is_a_conflict_not_an_overwrite(
+    tmp_path: Path, seeded
+) -> None:
+    """Two operators: the second sees a conflict (and the stored state), never overwrites."""
+    app = build(tmp_path, seeded)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_tickets(app, pilot)
+        assert screen.current_number() == 101
+        other = await SqliteStore.open(tmp_path / "t.db")  # another console on the same DB
+        await other.update_ticket(101, {"severity": "medium"}, actor="Sam Lee", at=FROZEN)
+        await other.close()
+        await pilot.press("2")  # this operator still sees critical
+        ticket = await settled(pilot, app.ticket_service.store, lambda t: True)
+        assert ticket.severity is Severity.MEDIUM  # Sam's change stands
+        messages = [n.message for n in app._notifications]
+        assert any("changed meanwhile" in m for m in messages), messages

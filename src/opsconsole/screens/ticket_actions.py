@@ -57,6 +57,10 @@ class TicketActions(Screen[Any]):
         """The ticket the keys act on (subclasses)."""
         return None
 
+    def seen_ticket(self) -> Ticket | None:
+        """The ticket as the operator saw it (for conflict detection; subclasses)."""
+        return None
+
     async def refresh_tickets(self) -> None:
         """Reload what the screen shows (subclasses)."""
 
@@ -74,9 +78,10 @@ class TicketActions(Screen[Any]):
             return
         try:
             await call(service, number)
-        except Exception as exc:  # SMTP refused, store error...: say so, keep going
+        except Exception as exc:  # SMTP refused, a conflict, a store error: say so, keep going
             reason = sanitize_terminal(str(exc), single_line=True, limit=200)
-            self.notify(f"#{number}: could not {what}: {reason}", severity="error", timeout=10)
+            self.notify(f"#{number}: not done: {reason}", severity="error", timeout=10)
+            await self.refresh_tickets()  # show what is stored now (e.g. after a conflict)
             return
         await self.refresh_tickets()
         self.notify(f"#{number}: {what}")
@@ -84,7 +89,8 @@ class TicketActions(Screen[Any]):
     async def action_severity(self, value: str) -> None:
         """Set the severity (1–4)."""
         severity = Severity(value)
-        await self._run(f"severity {value}", lambda s, n: s.set_severity(n, severity))
+        seen = self.seen_ticket()
+        await self._run(f"severity {value}", lambda s, n: s.set_severity(n, severity, seen=seen))
 
     def action_category(self) -> None:
         """Pick a category."""
@@ -92,7 +98,10 @@ class TicketActions(Screen[Any]):
         self._pick("Category", options, self._category_chosen)
 
     async def _category_chosen(self, value: str) -> None:
-        await self._run(f"category {value}", lambda s, n: s.set_category(n, Category(value)))
+        seen = self.seen_ticket()
+        await self._run(
+            f"category {value}", lambda s, n: s.set_category(n, Category(value), seen=seen)
+        )
 
     def action_assign(self) -> None:
         """Assign to me, someone on the team, or nobody."""
@@ -107,14 +116,16 @@ class TicketActions(Screen[Any]):
 
     async def _assignee_chosen(self, value: str) -> None:
         label = value or "unassigned"
-        await self._run(f"assigned to {label}", lambda s, n: s.assign(n, value or None))
+        seen = self.seen_ticket()
+        await self._run(f"assigned to {label}", lambda s, n: s.assign(n, value or None, seen=seen))
 
     def action_status(self) -> None:
         """Pick a status."""
         self._pick("Status", [(s.value, label) for s, label in STATUS_CHOICES], self._status_chosen)
 
     async def _status_chosen(self, value: str) -> None:
-        await self._run(f"status {value}", lambda s, n: s.set_status(n, Status(value)))
+        seen = self.seen_ticket()
+        await self._run(f"status {value}", lambda s, n: s.set_status(n, Status(value), seen=seen))
 
     async def action_resolve(self) -> None:
         """Resolve (stops the resolution clock)."""

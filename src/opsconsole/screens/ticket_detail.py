@@ -61,6 +61,10 @@ class TicketScreen(TicketActions):
         """This ticket."""
         return self.number
 
+    def seen_ticket(self) -> Ticket | None:
+        """The ticket as shown on this screen."""
+        return self.ticket
+
     def action_back(self) -> None:
         """Back to the list."""
         self.app.pop_screen()

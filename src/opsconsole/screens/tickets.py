@@ -188,6 +188,11 @@ class TicketsScreen(TicketActions):
         """The highlighted row's ticket number."""
         return self._number_at(self.query_one("#tickets-table", DataTable).cursor_row)
 
+    def seen_ticket(self) -> Ticket | None:
+        """The highlighted row's ticket as loaded (what the operator saw)."""
+        row = self.query_one("#tickets-table", DataTable).cursor_row
+        return self.rows[row] if 0 <= row < len(self.rows) else None
+
     def _number_at(self, row: int) -> int | None:
         if not self.rows or row < 0 or row >= len(self.rows):
             return None
