@@ -146,7 +146,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _load(args: argparse.Namespace) -> Config:
-    return load_config(find_config(args.config))
+    return _load_path(find_config(args.config))
+
+
+def _load_path(path: Path) -> Config:
+    """Load ``path``; print its warnings (a world-readable literal secret) to stderr."""
+    warnings: list[str] = []
+    config = load_config(path, warnings=warnings)
+    for warning in warnings:
+        print(f"opsconsole: warning: {warning}", file=sys.stderr)
+    return config
 
 
 def _load_or_default(args: argparse.Namespace) -> Config:
@@ -157,7 +166,7 @@ def _load_or_default(args: argparse.Namespace) -> Config:
         if args.config is not None:
             raise
         return Config()
-    return load_config(path)
+    return _load_path(path)
 
 
 def _db_path(args: argparse.Namespace) -> Path:
@@ -168,7 +177,7 @@ def _db_path(args: argparse.Namespace) -> Path:
 
 def _validate(args: argparse.Namespace) -> int:
     path = find_config(args.path or args.config)
-    config = load_config(path)
+    config = _load_path(path)
     print(f"{path}: ok ({len(config.probes)} probes)")
     return EXIT_OK
 

@@ -4,6 +4,9 @@ Every failure is a :class:`ConfigError` whose ``str`` is a single line such as
 ``checks.yaml:14: probes[2].timeout: expected a duration like 5s, got 'fast'``.
 ``${VAR}`` / ``${VAR:-default}`` references are substituted from the environment; the
 substituted values (secrets) never appear in an error message.
+
+A file that holds a secret written literally (not as a ``${VAR}`` reference) while group
+or others may read it gets a warning (:func:`load_config`'s ``warnings``), not a refusal.
 """
 
 from __future__ import annotations
@@ -18,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretBytes, SecretStr, ValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from opsconsole.config.schema import Config, FieldError, describe_value
 
-__all__ = ["ConfigError", "find_config", "load_config", "loads_config"]
+__all__ = ["ConfigError", "exposed_secrets", "find_config", "load_config", "loads_config"]
 
 KeyPath = tuple[str | int, ...]
 
@@ -99,20 +102,66 @@ def find_config(
     raise ConfigError(f"no {CONFIG_NAME} found (looked in: {looked})")
 
 
-def load_config(path: Path, *, env: Mapping[str, str] | None = None) -> Config:
+def load_config(
+    path: Path, *, env: Mapping[str, str] | None = None, warnings: list[str] | None = None
+) -> Config:
     """Read and validate the config file at ``path``.
+
+    Args:
+        path: the file.
+        env: the environment for ``${VAR}`` references (default: ``os.environ``).
+        warnings: when given, one-line warnings are appended to it: a file that holds a
+            literal secret and is readable by group or others (see :func:`exposed_secrets`).
 
     Raises:
         ConfigError: on any read, YAML, environment or validation problem.
     """
     try:
         text = path.read_text(encoding="utf-8")
+        mode = path.stat().st_mode
     except UnicodeDecodeError:
         raise ConfigError("cannot read: not UTF-8 text", source=str(path)) from None
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise ConfigError(f"cannot read: {reason}", source=str(path)) from None
-    return loads_config(text, source=str(path), env=env)
+    doc = _Document(str(path), os.environ if env is None else env)
+    config = doc.validate(text)
+    if warnings is not None and os.name == "posix" and mode & 0o077:
+        keys = exposed_secrets(config, doc.raw)
+        if keys:
+            warnings.append(
+                f"{path}: holds a secret ({', '.join(keys)}) and is readable by others "
+                f"(mode {mode & 0o777:04o}); chmod 600 it or use ${{ENV}} references"
+            )
+    return config
+
+
+def exposed_secrets(config: BaseModel, raw: Mapping[KeyPath, str] | None = None) -> list[str]:
+    """Key paths of the secrets (``SecretStr`` fields) written literally in the file.
+
+    A value that came from a ``${VAR}`` reference is not exposed by the file; ``raw``
+    maps each substituted value's key path to the text written (``_Document.raw``).
+    """
+    raw = raw or {}
+    found: list[str] = []
+
+    def walk(value: object, path: KeyPath) -> None:
+        if isinstance(value, SecretStr | SecretBytes):
+            written = raw.get(path)
+            if written is None or not _ENV_REF.search(written.replace("$$", "")):
+                found.append(render_path(path))
+        elif isinstance(value, BaseModel):
+            for name, info in type(value).model_fields.items():
+                walk(getattr(value, name, None), (*path, info.alias or name))
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                walk(item, (*path, str(key)))
+        elif isinstance(value, list | tuple):
+            for index, item in enumerate(value):
+                walk(item, (*path, index))
+
+    walk(config, ())
+    return found
 
 
 _SEXAGESIMAL = re.compile(r"^[0-9]+(:[0-5]?[0-9])+$")
@@ -126,12 +175,7 @@ def loads_config(
     Raises:
         ConfigError: on any YAML, environment or validation problem.
     """
-    doc = _Document(source, os.environ if env is None else env)
-    data = doc.parse(text)
-    try:
-        return Config.model_validate(data)
-    except ValidationError as exc:
-        raise doc.translate(exc) from None
+    return _Document(source, os.environ if env is None else env).validate(text)
 
 
 @dataclass
@@ -157,6 +201,13 @@ class _Document:
             if line is not None:
                 return line
         return 1
+
+    def validate(self, text: str) -> Config:
+        data = self.parse(text)
+        try:
+            return Config.model_validate(data)
+        except ValidationError as exc:
+            raise self.translate(exc) from None
 
     # -- YAML -> data -----------------------------------------------------------------------
 
