@@ -27,6 +27,7 @@ from opsconsole.core.probe_state import overall_state
 from opsconsole.core.redact import redact_text
 from opsconsole.core.sources import SourceStatus
 from opsconsole.core.store import Store
+from opsconsole.core.text import sanitize_terminal
 from opsconsole.engine import ProbeEngine, ProbeStatus, Runner
 from opsconsole.evidence import escalation_evidence, runbook_evidence
 from opsconsole.messages import ProbeUpdated, SourceUpdated
@@ -304,7 +305,7 @@ class OpsConsoleApp(TelemetryAppMixin, ShiftActions, IncidentActions):
         for alert in alerts:
             self.bell()
             word = "BREACHED" if alert.state.value == "breached" else "AT RISK"
-            subject = redact_text(alert.subject)[:80]
+            subject = sanitize_terminal(redact_text(alert.subject), single_line=True, limit=80)
             self.notify(
                 f"#{alert.number} {word}: {alert.label}\n{subject}",
                 title="SLA",

@@ -814,19 +814,9 @@ def test_incident_banner_screen_and_toast(tmp_path: Path) -> None:
         example()
 
 
-# -- leaks this suite found in code it may not change ------------------------------------
+# -- leaks this suite found (fixed): regression tests ----------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "found by this suite: SentryPane shows issue.level, StatusPagePane shows the "
-        "indicator, component status, incident status and impact, and the "
-        "'Incident #N was declared: <title>' toast shows the title, all without "
-        "sanitize_terminal, so an ESC from an API or another console reaches the "
-        "terminal. Strict: once fixed, this fails until the marker is removed."
-    ),
-)
 @pytest.mark.parametrize("field", ["sentry level", "statuspage statuses", "declared toast"])
 def test_known_unsanitized_fields(tmp_path: Path, field: str) -> None:
     attack = "\x1b]52;c;ZXZpbA==\x07\x1b[2J"

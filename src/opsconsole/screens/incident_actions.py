@@ -91,7 +91,11 @@ class IncidentActions(App[None]):
             current is not None and before is not None and current.id != before.id
         ):
             if current is not None and before is None:
-                self.notify(f"Incident #{current.id} was declared: {current.title}", markup=False)
+                self.notify(
+                    f"Incident #{current.id} was declared: "
+                    f"{sanitize_terminal(current.title, single_line=True, limit=80)}",
+                    markup=False,
+                )
             self._incident_changed(current)
         elif (
             current is not None

@@ -80,11 +80,13 @@ class TicketActions(Screen[Any]):
             await call(service, number)
         except Exception as exc:  # SMTP refused, a conflict, a store error: say so, keep going
             reason = sanitize_terminal(str(exc), single_line=True, limit=200)
-            self.notify(f"#{number}: not done: {reason}", severity="error", timeout=10)
+            self.notify(
+                f"#{number}: not done: {reason}", severity="error", timeout=10, markup=False
+            )
             await self.refresh_tickets()  # show what is stored now (e.g. after a conflict)
             return
         await self.refresh_tickets()
-        self.notify(f"#{number}: {what}")
+        self.notify(f"#{number}: {what}", markup=False)
 
     async def action_severity(self, value: str) -> None:
         """Set the severity (1–4)."""

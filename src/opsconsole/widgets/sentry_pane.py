@@ -84,7 +84,10 @@ class SentryPane(SourcePane):
             self._issues[issue.id] = issue
             table.add_row(
                 Text(sanitize_terminal(issue.short_id, single_line=True, limit=14)),
-                Text(issue.level[:7], style=LEVEL_STYLE.get(issue.level, "")),
+                Text(
+                    sanitize_terminal(issue.level, single_line=True, limit=7),
+                    style=LEVEL_STYLE.get(issue.level, ""),
+                ),
                 Text(f"{issue.events:,}", justify="right"),
                 Text(str(issue.users), justify="right"),
                 Text(ago(issue.last_seen, now)),

@@ -39,7 +39,10 @@ class StatusPagePane(SourcePane):
         assert isinstance(data, StatusPageSnapshot)
         lines: list[Content] = [
             Content.assemble(
-                (f" {data.indicator.upper()} ", INDICATOR_STYLE.get(data.indicator, "bold")),
+                (
+                    f" {_t(data.indicator, 20).upper()} ",
+                    INDICATOR_STYLE.get(data.indicator, "bold"),
+                ),
                 "  ",
                 _t(data.description),
                 ("  " + _t(data.page, 40), "dim"),
@@ -48,7 +51,7 @@ class StatusPagePane(SourcePane):
         for component in data.components:
             lines.append(
                 Content.assemble(
-                    "  ● ", _t(component.name, 50), (f"  {component.status}", "$warning")
+                    "  ● ", _t(component.name, 50), (f"  {_t(component.status, 40)}", "$warning")
                 )
             )
         for incident in data.incidents:
@@ -56,7 +59,7 @@ class StatusPagePane(SourcePane):
                 Content.assemble(
                     ("  incident ", "bold $error"),
                     _t(incident.name, 80),
-                    (f"  {incident.status} · {incident.impact}", "dim"),
+                    (f"  {_t(incident.status, 30)} · {_t(incident.impact, 30)}", "dim"),
                 )
             )
             if incident.latest_update:
@@ -66,7 +69,7 @@ class StatusPagePane(SourcePane):
                 Content.assemble(
                     ("  maintenance ", "bold $accent"),
                     _t(maintenance.name, 80),
-                    (f"  {maintenance.status}", "dim"),
+                    (f"  {_t(maintenance.status, 30)}", "dim"),
                 )
             )
         if not (data.components or data.incidents or data.maintenances):
