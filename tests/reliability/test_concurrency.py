@@ -6,8 +6,8 @@
 * 4 processes import mail and triage (severity, assignee, notes) on one database for
   ``SECONDS`` each: no "database is locked" (no error at all), every acknowledged write
   is stored, and the audit trail holds exactly the acknowledged field changes, each based
-  on the value it replaced. ``SECONDS`` is 20 so the suite stays short; set
-  ``OPSCONSOLE_LONG_TESTS=1`` for the issue's full 60 s.
+  on the value it replaced. ``SECONDS`` is the issue's full 60 s;
+  ``OPSCONSOLE_QUICK_TESTS=1`` runs 20 s on a laptop.
 """
 
 from __future__ import annotations
@@ -193,7 +193,7 @@ async def test_concurrent_tasks_one_wins_the_others_conflict(
 # -- 4 processes on one database -------------------------------------------------------------
 
 WORKERS = 4
-SECONDS = 60.0 if os.environ.get("OPSCONSOLE_LONG_TESTS") == "1" else 20.0
+SECONDS = 20.0 if os.environ.get("OPSCONSOLE_QUICK_TESTS") == "1" else 60.0
 
 
 def sql(path: Path, query: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:

@@ -7,8 +7,8 @@ secret, the SMTP and IMAP passwords, the telemetry DSN's public key and a probe'
 hostile: they answer 401/500 and quote the request's ``Authorization`` header (or the
 login's credentials) back in their error text, so every error path has a canary to leak.
 
-Then the real app (``make_app`` + ``build_sources``, polling) runs for 10 s (30 s with
-``OPSCONSOLE_LONG_TESTS=1``) with DEBUG logging, ``httpx`` included, into the file set up by
+Then the real app (``make_app`` + ``build_sources``, polling) runs for 30 s (10 s with
+``OPSCONSOLE_QUICK_TESTS=1``) with DEBUG logging, ``httpx`` included, into the file set up by
 ``opsconsole.cli._setup_file_logging``. During it an incident is declared, one Slack update
 is queued by a 500 and flushed, the incident is resolved (writing the review Markdown), a
 ticket arrives by Maildir and its auto-acknowledgement fails at the SMTP login, and a
@@ -63,7 +63,7 @@ from opsconsole.polling import build_sources
 from fault_server import Answer, FaultServer, Request
 from ticket_fixtures import raw_mail
 
-SESSION_SECONDS = 30.0 if os.environ.get("OPSCONSOLE_LONG_TESTS") == "1" else 10.0
+SESSION_SECONDS = 10.0 if os.environ.get("OPSCONSOLE_QUICK_TESTS") == "1" else 30.0
 SIZE = (160, 48)
 REPO = Path(__file__).resolve().parents[2]
 SNAPSHOTS = REPO / "tests" / "snapshots" / "__snapshots__"
