@@ -892,17 +892,10 @@ class SqliteStore:
             f"SELECT {_INCIDENT_COLUMNS} FROM incidents WHERE id = ?", (incident_id,)
         )
 
-    async def list_incidents(self, limit: int = 100) -> list[Incident]:
-        """Return up to ``limit`` incidents, latest start first, each with its timeline."""
-        if limit <= 0:
-            return []
+    async def _with_timelines(self, rows: Sequence[sqlite3.Row]) -> list[Incident]:
+        """Incidents from ``rows``, each with its timeline (one query for all of them)."""
+        ids = [int(row[0]) for row in rows]
         try:
-            rows = await self._query(
-                f"SELECT {_INCIDENT_COLUMNS} FROM incidents "
-                "ORDER BY started_at DESC, id DESC LIMIT ?",
-                (limit,),
-            )
-            ids = [int(row[0]) for row in rows]
             entries = (
                 await self._query(
                     f"SELECT incident, {_ENTRY_COLUMNS} FROM incident_timeline "
@@ -920,6 +913,20 @@ class SqliteStore:
         return [
             replace(_row_to_incident(row), timeline=tuple(timelines[int(row[0])])) for row in rows
         ]
+
+    async def list_incidents(self, limit: int = 100) -> list[Incident]:
+        """Return up to ``limit`` incidents, latest start first, each with its timeline."""
+        if limit <= 0:
+            return []
+        try:
+            rows = await self._query(
+                f"SELECT {_INCIDENT_COLUMNS} FROM incidents "
+                "ORDER BY started_at DESC, id DESC LIMIT ?",
+                (limit,),
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"read failed: {_one_line(exc)}") from exc
+        return await self._with_timelines(rows)
 
     async def update_incident(
         self, incident_id: int, changes: Mapping[str, object], *, actor: str, at: datetime
@@ -1162,24 +1169,9 @@ class SqliteStore:
                 "ORDER BY started_at, id",
                 (_epoch(since),),
             )
-            ids = [int(row[0]) for row in rows]
-            entries = (
-                await self._query(
-                    f"SELECT incident, {_ENTRY_COLUMNS} FROM incident_timeline "
-                    f"WHERE incident IN ({_placeholders(len(ids))}) ORDER BY at, id",
-                    ids,
-                )
-                if ids
-                else []
-            )
         except sqlite3.Error as exc:
             raise StoreError(f"read failed: {_one_line(exc)}") from exc
-        timelines: dict[int, list[TimelineEntry]] = {i: [] for i in ids}
-        for row in entries:
-            timelines[int(row[0])].append(_row_to_entry(row[1:]))
-        return [
-            replace(_row_to_incident(row), timeline=tuple(timelines[int(row[0])])) for row in rows
-        ]
+        return await self._with_timelines(rows)
 
     # -- ChecklistStore protocol -------------------------------------------------------
 
