@@ -31,7 +31,7 @@ from opsconsole.core.text import sanitize_terminal
 from opsconsole.engine import ProbeEngine, ProbeStatus, Runner
 from opsconsole.evidence import escalation_evidence, runbook_evidence
 from opsconsole.messages import ProbeUpdated, SourceUpdated
-from opsconsole.polling import SOURCE_ORDER, Source, SourceHub
+from opsconsole.polling import SOURCE_ORDER, Source, SourceHub, source_sections
 from opsconsole.screens.help import HelpScreen
 from opsconsole.screens.incident_actions import IncidentActions
 from opsconsole.screens.shift_actions import ShiftActions
@@ -483,10 +483,4 @@ def make_app(
 
 def configured_sources(config: Config) -> set[str]:
     """Names of the source panes that ``config`` enables."""
-    sections = {
-        "sentry": config.sentry,
-        "metrics": config.prometheus,
-        "alerts": config.alertmanager,
-        "statuspage": config.statuspage,
-    }
-    return {name for name, section in sections.items() if section is not None}
+    return {name for name, section in source_sections(config).items() if section is not None}

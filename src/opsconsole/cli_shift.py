@@ -129,9 +129,6 @@ async def _checklist(args: argparse.Namespace, config: Config, store: Any) -> in
             return [probe_status_of(r) for r in results]
 
     sources = {name: (s.data, s.error) for name, s in statuses.items()}
-    facts = await gather_facts(
-        now=now, config=config, engine=_Engine(), sources=sources, store=store
-    )
     checklists = config.checklists
     due = due_items(
         checklists.all_items(),
@@ -139,6 +136,14 @@ async def _checklist(args: argparse.Namespace, config: Config, store: Any) -> in
         weekly_day=checklists.weekly_day,
         monthly_day=checklists.monthly_day,
         last_done=await store.last_done_dates(),
+    )
+    facts = await gather_facts(
+        now=now,
+        config=config,
+        engine=_Engine(),
+        sources=sources,
+        store=store,
+        with_sla=any(item.auto == "sla_review" for item, _ in due),
     )
     run_id = await store.start_checklist_run(f"{config.operator.name} (cli)", now)
     evaluated = []

@@ -33,11 +33,13 @@ async def gather_facts(
     engine: Any | None,
     sources: dict[str, tuple[object | None, str | None]],
     store: Any | None,
+    with_sla: bool = True,
 ) -> Facts:
     """Build :class:`Facts` from the probe engine, the source statuses and the ticket store.
 
     ``sources`` maps a source name to (data, error); a source that is not configured is
-    simply absent.
+    simply absent. ``with_sla`` builds the 30-day report behind the monthly SLA review;
+    callers skip it when that item is not due (it reads 30 days of history).
     """
     probes = None
     if engine is not None:
@@ -59,7 +61,7 @@ async def gather_facts(
         )
         stale = sum(1 for t in open_tickets if now - t.received_at > STALE_AFTER)
     sla_summary = None
-    if store is not None and hasattr(store, "rollups_since"):
+    if with_sla and store is not None and hasattr(store, "rollups_since"):
         from opsconsole.reporting import make_report, sla_summary_line
 
         report = await make_report(store, config, since=timedelta(days=30), now=now)

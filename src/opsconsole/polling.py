@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from opsconsole.config.schema import Config
 from opsconsole.core.clock import Clock, system_clock
@@ -150,16 +150,22 @@ def build_sources(config: Config, *, clock: Clock = system_clock) -> dict[str, S
     return sources
 
 
-def interval_of(config: Config, name: str) -> timedelta:
-    """The configured polling interval of source ``name``."""
-    section = {
+def source_sections(config: Config) -> dict[str, Any]:
+    """Each source pane's checks.yaml section (None when not configured)."""
+    return {
         "sentry": config.sentry,
         "metrics": config.prometheus,
         "alerts": config.alertmanager,
         "statuspage": config.statuspage,
-    }[name]
+    }
+
+
+def interval_of(config: Config, name: str) -> timedelta:
+    """The configured polling interval of source ``name``."""
+    section = source_sections(config)[name]
     assert section is not None, f"{name} is not configured"
-    return section.interval
+    interval: timedelta = section.interval
+    return interval
 
 
 class SourceHub:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
@@ -47,3 +47,14 @@ def format_duration(delta: timedelta) -> str:
     if minutes:
         return f"{sign}{minutes}m{seconds:02d}s"
     return f"{sign}{seconds}s"
+
+
+def short_age(when: datetime | None, now: datetime) -> str:
+    """Compact age for a table cell: ``45s``, ``12m``, ``3h``, ``2d`` (``—`` when unknown)."""
+    if when is None:
+        return "—"
+    seconds = max((now - when).total_seconds(), 0)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"

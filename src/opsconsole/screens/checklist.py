@@ -90,7 +90,7 @@ class ChecklistScreen(Screen[None]):
             monthly_day=checklists.monthly_day,
             last_done=last_done,
         )
-        facts = await app.gather_facts()
+        facts = await app.gather_facts(with_sla=any(item.auto == "sla_review" for item, _ in due))
         changed: list[ItemResult] = []
         results: dict[str, ItemResult] = {}
         for item, overdue in due:

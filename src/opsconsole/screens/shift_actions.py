@@ -84,7 +84,7 @@ class ShiftActions(App[None]):
     engine: Any
     hub: Any
 
-    async def gather_facts(self) -> Facts:
+    async def gather_facts(self, *, with_sla: bool = True) -> Facts:
         """What the console knows now, for the checklist."""
         from opsconsole.facts import gather_facts
 
@@ -98,6 +98,7 @@ class ShiftActions(App[None]):
             engine=self.engine,
             sources=sources,
             store=self.store,
+            with_sla=with_sla,
         )
 
     def action_checklist(self) -> None:

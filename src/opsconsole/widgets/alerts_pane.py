@@ -7,9 +7,9 @@ from textual.app import ComposeResult
 from textual.content import Content
 from textual.widgets import DataTable, Static
 
+from opsconsole.core.durations import short_age
 from opsconsole.core.sources import AlertsSnapshot
 from opsconsole.core.text import sanitize_terminal
-from opsconsole.widgets.sentry_pane import ago
 from opsconsole.widgets.source_pane import SourcePane
 
 SEVERITY_STYLE = {"critical": "bold red", "page": "bold red", "warning": "yellow", "info": "cyan"}
@@ -55,7 +55,7 @@ class AlertsPane(SourcePane):
                     style="dim" if muted else SEVERITY_STYLE.get(alert.severity.lower(), ""),
                 ),
                 Text(sanitize_terminal(alert.name, single_line=True, limit=60)),
-                Text(ago(alert.starts_at, now)),
+                Text(short_age(alert.starts_at, now)),
                 Text(state, style="dim" if muted else "bold"),
                 Text(sanitize_terminal(alert.summary, single_line=True, limit=200)),
             )

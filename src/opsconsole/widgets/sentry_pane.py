@@ -10,23 +10,13 @@ from textual.app import ComposeResult
 from textual.content import Content
 from textual.widgets import DataTable, Static
 
+from opsconsole.core.durations import short_age
 from opsconsole.core.sources import SentryIssue, SentrySnapshot
 from opsconsole.core.text import sanitize_terminal
 from opsconsole.screens.link_detail import LinkDetailScreen
 from opsconsole.widgets.source_pane import SourcePane
 
 LEVEL_STYLE = {"fatal": "bold red", "error": "red", "warning": "yellow", "info": "cyan"}
-
-
-def ago(when: datetime | None, now: datetime) -> str:
-    """Compact age: ``45s``, ``12m``, ``3h``, ``2d``."""
-    if when is None:
-        return "—"
-    seconds = max((now - when).total_seconds(), 0)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit}"
-    return f"{int(seconds)}s"
 
 
 class SentryPane(SourcePane):
@@ -90,7 +80,7 @@ class SentryPane(SourcePane):
                 ),
                 Text(f"{issue.events:,}", justify="right"),
                 Text(str(issue.users), justify="right"),
-                Text(ago(issue.last_seen, now)),
+                Text(short_age(issue.last_seen, now)),
                 Text(sanitize_terminal(issue.title, single_line=True, limit=200)),
                 key=issue.id,
             )

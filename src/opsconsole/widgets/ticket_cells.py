@@ -6,6 +6,7 @@ from datetime import datetime
 
 from rich.text import Text
 
+from opsconsole.core.durations import short_age
 from opsconsole.core.sla import SlaState, SlaStatus
 from opsconsole.core.sla_view import sla_clock
 from opsconsole.core.text import sanitize_terminal
@@ -55,11 +56,7 @@ def sla_cell(sla: SlaStatus, ticket: Ticket) -> Text:
 
 def age(received: datetime, now: datetime) -> str:
     """``45s`` / ``12m`` / ``3h`` / ``2d``."""
-    seconds = max((now - received).total_seconds(), 0)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit}"
-    return f"{int(seconds)}s"
+    return short_age(received, now)
 
 
 def requester_cell(ticket: Ticket) -> Text:
