@@ -304,22 +304,23 @@ class IncidentService:
         text = all_clear or self.draft_all_clear(incident)
         await self.send_update_kind(text, EntryKind.ALL_CLEAR, slack=slack)
         due = now + self.config.incident.review_due
-        await self.store.update_incident(
-            incident.id,
-            {"status": IncidentStatus.RESOLVED, "resolved_at": now, "review_due": due},
-            actor=self.actor,
-            at=now,
-        )
-        closed = await self.store.get_incident(incident.id)
-        path = await asyncio.to_thread(self._write_review, closed)
+        path = self._review_path(incident)
         await self.store.append_timeline(
             incident.id, self._entry(EntryKind.REVIEW, f"Review written: {path.name}")
         )
         await self.store.update_incident(
-            incident.id, {"review_path": str(path)}, actor=self.actor, at=now
+            incident.id,
+            {
+                "status": IncidentStatus.RESOLVED,
+                "resolved_at": now,
+                "review_due": due,
+                "review_path": str(path),
+            },
+            actor=self.actor,
+            at=now,
         )
         final = await self.store.get_incident(incident.id)
-        await asyncio.to_thread(self._write_review, final)  # include the REVIEW entry
+        await asyncio.to_thread(self._write_review, final, path)  # once, the full timeline
         self._notify(None)
         return final, path
 
@@ -334,13 +335,14 @@ class IncidentService:
             result = await self._deliver(text, entry)
             await self.store.set_entry_delivery(entry.id, result)
 
-    def _write_review(self, incident: Incident) -> Path:
-        directory = self.config.incident.reviews_dir
-        directory.mkdir(parents=True, exist_ok=True)
+    def _review_path(self, incident: Incident) -> Path:
         day = incident.started_at.strftime("%Y-%m-%d")
-        path = directory / f"incident-{incident.id}-{day}.md"
-        path.write_text(render_review(incident, self.clock(), self.every), encoding="utf-8")
+        path: Path = self.config.incident.reviews_dir / f"incident-{incident.id}-{day}.md"
         return path
+
+    def _write_review(self, incident: Incident, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render_review(incident, self.clock(), self.every), encoding="utf-8")
 
     async def mark_review_done(self, incident_id: int) -> Incident:
         """The post-incident review is written and shared."""
