@@ -68,8 +68,8 @@ class IncidentScreen(Screen[None]):
     async def reload(self) -> None:
         """Re-read the incident and history and redraw."""
         service = self.service
-        if service is None:
-            return
+        if service is None or not self.query("#incident-summary"):
+            return  # not composed yet (a refresh can arrive while the screen is being pushed)
         incident = await service.active()
         self._incident = incident
         self._render_summary(incident)
@@ -79,7 +79,8 @@ class IncidentScreen(Screen[None]):
         self._render_history(history)
 
     def _tick(self) -> None:
-        self._render_summary(getattr(self, "_incident", None))
+        if self.query("#incident-summary"):
+            self._render_summary(getattr(self, "_incident", None))
 
     def _render_summary(self, incident: Incident | None) -> None:
         box = self.query_one("#incident-summary", Static)
