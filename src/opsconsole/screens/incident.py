@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, SelectionList, Static
 from textual.widgets.selection_list import Selection
@@ -44,6 +46,8 @@ class IncidentScreen(Screen[None]):
         Binding("d", "app.incident_review_done", "Review done"),
     ]
 
+    _ready = False
+
     def compose(self) -> ComposeResult:
         """Banner, body, footer."""
         yield IncidentBanner()
@@ -57,6 +61,7 @@ class IncidentScreen(Screen[None]):
 
     async def on_mount(self) -> None:
         """Draw now and every second (timer, window countdown)."""
+        self._ready = True  # compose is done: every widget exists from here on
         await self.reload()
         self.set_interval(1.0, self._tick)
 
@@ -66,10 +71,16 @@ class IncidentScreen(Screen[None]):
         return getattr(self.app, "incident_service", None)
 
     async def reload(self) -> None:
-        """Re-read the incident and history and redraw."""
+        """Re-read the incident and history and redraw (skipped while mounting or closing)."""
+        try:
+            await self._reload()
+        except NoMatches:  # the screen is being composed or torn down: nothing to draw
+            return
+
+    async def _reload(self) -> None:
         service = self.service
-        if service is None or not self.query("#incident-summary"):
-            return  # not composed yet (a refresh can arrive while the screen is being pushed)
+        if service is None or not self._ready:
+            return  # not mounted yet (a refresh can arrive while the screen is being pushed)
         incident = await service.active()
         self._incident = incident
         self._render_summary(incident)
@@ -79,8 +90,9 @@ class IncidentScreen(Screen[None]):
         self._render_history(history)
 
     def _tick(self) -> None:
-        if self.query("#incident-summary"):
-            self._render_summary(getattr(self, "_incident", None))
+        if self._ready:
+            with contextlib.suppress(NoMatches):  # closing
+                self._render_summary(getattr(self, "_incident", None))
 
     def _render_summary(self, incident: Incident | None) -> None:
         box = self.query_one("#incident-summary", Static)
