@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from opsconsole.core.store import TicketQuery
 from opsconsole.core.tickets import Severity, Status, Ticket
 from opsconsole.screens.ticket_actions import TRIAGE_BINDINGS, TicketActions
+from opsconsole.widgets.fast_table import FastTable
 from opsconsole.widgets.incident_banner import IncidentBanner
 from opsconsole.widgets.ticket_cells import (
     STATUS_LABEL,
@@ -85,7 +86,7 @@ class TicketsScreen(TicketActions):
         yield IncidentBanner()
         yield Input(placeholder="filter: subject, requester, #number", id="ticket-filter")
         yield Static("", id="tickets-status")
-        table: DataTable[Text] = DataTable(
+        table: FastTable[Text] = FastTable(
             id="tickets-table", cursor_type="row", zebra_stripes=True
         )
         yield table

@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Static
 from opsconsole.core.durations import short_age
 from opsconsole.core.sources import AlertsSnapshot
 from opsconsole.core.text import sanitize_terminal
+from opsconsole.widgets.fast_table import FastTable
 from opsconsole.widgets.source_pane import SourcePane
 
 SEVERITY_STYLE = {"critical": "bold red", "page": "bold red", "warning": "yellow", "info": "cyan"}
@@ -23,7 +24,7 @@ class AlertsPane(SourcePane):
 
     def compose_body(self) -> ComposeResult:
         """Firing table, then the history line."""
-        table: DataTable[Text] = DataTable(id="alerts-table", cursor_type="row")
+        table: FastTable[Text] = FastTable(id="alerts-table", cursor_type="row")
         yield table
         yield Static("", id="alerts-history", markup=False)
 

@@ -7,7 +7,6 @@ from datetime import timedelta, tzinfo
 from rich.text import Text
 from textual import on
 from textual.binding import Binding
-from textual.widgets import DataTable
 
 from opsconsole.core.durations import format_duration
 from opsconsole.core.models import ProbeState
@@ -15,6 +14,7 @@ from opsconsole.core.probe_state import SEVERITY_ORDER
 from opsconsole.core.text import sanitize_terminal
 from opsconsole.engine import ProbeStatus
 from opsconsole.messages import ProbeUpdated
+from opsconsole.widgets.fast_table import FastTable
 from opsconsole.widgets.sparkline import sparkline
 
 STATE_STYLE = {
@@ -29,7 +29,7 @@ WIDTHS = {"state": 10, "latency": 7, "checked": 8, "uptime": 7, "trend": 20}
 _ORDER = {label: state for state, (label, _style) in STATE_STYLE.items()}
 
 
-class HealthPane(DataTable[Text]):
+class HealthPane(FastTable[Text]):
     """Probe health table.
 
     Updates arrive as :class:`ProbeUpdated` messages; they are buffered and applied at

@@ -10,6 +10,7 @@ from textual.widgets import DataTable
 from opsconsole.core.sources import MetricReading, MetricsSnapshot
 from opsconsole.core.text import sanitize_terminal
 from opsconsole.screens.link_detail import LinkDetailScreen
+from opsconsole.widgets.fast_table import FastTable
 from opsconsole.widgets.source_pane import SourcePane
 from opsconsole.widgets.sparkline import sparkline
 
@@ -39,7 +40,7 @@ class MetricsPane(SourcePane):
 
     def compose_body(self) -> ComposeResult:
         """The readings table."""
-        table: DataTable[Text] = DataTable(id="metrics-table", cursor_type="row")
+        table: FastTable[Text] = FastTable(id="metrics-table", cursor_type="row")
         yield table
 
     def on_mount(self) -> None:

@@ -14,6 +14,7 @@ from opsconsole.core.durations import short_age
 from opsconsole.core.sources import SentryIssue, SentrySnapshot
 from opsconsole.core.text import sanitize_terminal
 from opsconsole.screens.link_detail import LinkDetailScreen
+from opsconsole.widgets.fast_table import FastTable
 from opsconsole.widgets.source_pane import SourcePane
 
 LEVEL_STYLE = {"fatal": "bold red", "error": "red", "warning": "yellow", "info": "cyan"}
@@ -28,7 +29,7 @@ class SentryPane(SourcePane):
     def compose_body(self) -> ComposeResult:
         """Counts line and the issues table."""
         yield Static("", id="sentry-counts", markup=False)
-        table: DataTable[Text] = DataTable(id="sentry-issues", cursor_type="row")
+        table: FastTable[Text] = FastTable(id="sentry-issues", cursor_type="row")
         yield table
 
     def on_mount(self) -> None:

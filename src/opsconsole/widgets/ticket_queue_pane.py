@@ -11,6 +11,7 @@ from opsconsole.core.sla import SlaState
 from opsconsole.core.sla_view import sla_clock
 from opsconsole.core.store import TicketQuery
 from opsconsole.core.tickets import Ticket
+from opsconsole.widgets.fast_table import FastTable
 from opsconsole.widgets.ticket_cells import plain, severity_cell, sla_cell
 
 ROWS = 8
@@ -25,7 +26,7 @@ class TicketQueuePane(Vertical):
 
     def compose(self) -> ComposeResult:
         """One small table."""
-        table: DataTable[Text] = DataTable(id="queue-table", cursor_type="row")
+        table: FastTable[Text] = FastTable(id="queue-table", cursor_type="row")
         yield table
 
     def on_mount(self) -> None:

@@ -1,0 +1,138 @@
+"""FastTable renders exactly what DataTable renders, and re-renders only changed rows."""
+
+from __future__ import annotations
+
+import random
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.widgets import DataTable
+
+from opsconsole.widgets.fast_table import FastTable
+
+ALPHABET = (
+    "abcdefghijklmnopqrstuvwxyz ABC 0123456789 .,:;-_/[]{}()<>=!?@#%&*+'\""
+    "éüß ñ 你好世界 日本語 한국어 🙂🔥💥 ⚠︎ ● ◐ ○ ▁▂▃▄▅▆▇█ — … ́ ​"
+)
+STYLES = ("", "bold", "dim", "red", "bold white on red", "green", "italic cyan", "reverse")
+
+
+def _corpus(seed: int, count: int) -> list[Text]:
+    rng = random.Random(seed)
+    cells = [
+        Text(""),
+        Text("x" * 40),
+        Text("你" * 30),
+        Text("a你" * 10, style="bold"),
+        Text("[bold]not markup[/]"),
+        Text("right", justify="right"),
+        Text("long ellipsis text that will not fit", overflow="ellipsis"),
+        Text("tab\there"),
+        Text("two\nlines"),
+    ]
+    for _ in range(count):
+        plain = "".join(rng.choice(ALPHABET) for _ in range(rng.choice((0, 3, 8, 12, 20, 45))))
+        text = Text(plain, style=rng.choice(STYLES))
+        for _ in range(rng.randint(0, 3)):
+            if plain:
+                start = rng.randrange(len(plain))
+                text.stylize(rng.choice(STYLES[1:]), start, rng.randint(start, len(plain)))
+        cells.append(text)
+    return cells
+
+
+class TableApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield FastTable(id="t", cursor_type="row", zebra_stripes=True)
+
+
+async def test_fast_cells_match_datatable_segment_for_segment() -> None:
+    cells = _corpus(7, 400)
+    widths = (1, 3, 5, 9, 13, 24, 40)
+    async with TableApp().run_test(size=(160, 40)) as pilot:
+        table = pilot.app.query_one(FastTable)
+        for index, width in enumerate(widths):
+            table.add_column(f"c{index}", key=f"c{index}", width=width)
+        for row in range(0, len(cells), len(widths)):
+            chunk = cells[row : row + len(widths)]
+            chunk += [Text("")] * (len(widths) - len(chunk))
+            table.add_row(*chunk, key=f"r{row}")
+        await pilot.pause()
+        compared = fast = expected_fast = 0
+        styles = (
+            table.rich_style,
+            table.rich_style + table.get_component_rich_style("datatable--even-row"),
+        )
+        for row_index in range(table.row_count):
+            for column_index, column in enumerate(table.ordered_columns):
+                for cursor in (False, True):
+                    base = styles[row_index % 2]
+                    width = column.get_render_width(table)
+                    table._clear_caches()
+                    got = table._render_cell(row_index, column_index, base, width, cursor)
+                    row_key = table._row_locations.get_key(row_index)
+                    fast += (
+                        table._fast_lines(
+                            row_key, row_index, column_index, base, width, cursor, False
+                        )
+                        is not None
+                    )
+                    cell = table.get_row_at(row_index)[column_index]
+                    expected_fast += (
+                        cell_len(cell.plain) <= width - 2
+                        and not set(cell.plain) & {"\n", "\t"}
+                        and cell.justify in (None, "default", "left")
+                    )
+                    table._clear_caches()
+                    want = DataTable._render_cell(
+                        table, row_index, column_index, base, width, cursor
+                    )
+                    assert got == want, (row_index, column_index, cursor)
+                    compared += 1
+        assert compared == table.row_count * len(widths) * 2
+        # Every cell that fits its column took the short path; the rest fell back to
+        # DataTable's own path (and still matched).
+        assert fast == expected_fast
+        assert fast > compared // 3
+
+
+async def test_update_cell_keeps_other_rows_cached_and_shows_the_new_value() -> None:
+    async with TableApp().run_test(size=(80, 12)) as pilot:
+        table = pilot.app.query_one(FastTable)
+        table.add_column("name", key="name", width=10)
+        table.add_column("value", key="value", width=10)
+        for n in range(5):
+            table.add_row(Text(f"row{n}"), Text(f"v{n}"), key=f"k{n}")
+        await pilot.pause()
+        table.refresh()
+        await pilot.pause()
+        cached_rows = {key[0].value for key in table._cell_render_cache.keys()}  # noqa: SIM118 (LRUCache has no __iter__)
+        assert {"k0", "k1", "k2", "k3", "k4"} <= cached_rows
+
+        table.update_cell("k2", "value", Text("changed"))
+        table.update_cell("k3", "value", Text("also"))
+        await pilot.pause()
+        lines = ["".join(s.text for s in table.render_line(y)) for y in range(table.row_count + 1)]
+        assert "changed" in lines[3] and "also" in lines[4]
+        assert "v1" in lines[2] and "v4" in lines[5]
+        # The untouched rows' cells were not re-rendered: their cache entries survived.
+        survivors = {key[0].value for key in table._cell_render_cache.keys()}  # noqa: SIM118 (LRUCache has no __iter__)
+        assert {"k0", "k1", "k4"} <= survivors
+        assert table.get_cell("k2", "value") == Text("changed")
+
+
+async def test_update_cell_on_a_missing_row_raises_like_datatable() -> None:
+    from textual.widgets.data_table import CellDoesNotExist
+
+    async with TableApp().run_test(size=(40, 8)) as pilot:
+        table = pilot.app.query_one(FastTable)
+        table.add_column("a", key="a")
+        table.add_row(Text("x"), key="x")
+        for row, column in (("nope", "a"), ("x", "nope")):
+            try:
+                table.update_cell(row, column, Text("y"))
+            except CellDoesNotExist:
+                continue
+            raise AssertionError(f"no error for {row}/{column}")
+        assert table.get_cell("x", "a") == Text("x")
