@@ -415,8 +415,8 @@ def child_app(db: Path, now: float) -> dict[str, Any]:
             assert isinstance(screen, TicketsScreen), screen
             original = screen.refresh_tickets
 
-            async def refresh_tickets() -> None:  # records when each reload has finished
-                await original()
+            async def refresh_tickets(**kwargs: Any) -> None:  # records each finished reload
+                await original(**kwargs)
                 loads.append((time.perf_counter(), screen.query_state))
 
             screen.refresh_tickets = refresh_tickets  # type: ignore[method-assign]

@@ -202,3 +202,19 @@ async def test_a_slow_history_database_is_wired_in_when_it_opens(tmp_path: Path)
             await pilot.pause()
         assert app.store is not None and app.ticket_service is not None
         assert app.query_one(StatusHeader).note == ""
+
+
+async def test_startup_heap_is_frozen_after_the_first_frame_and_released_at_exit(
+    tmp_path: Path,
+) -> None:
+    """GC tuning for a long-running UI is in place while the app runs, undone after."""
+    import gc
+
+    before = gc.get_threshold()
+    app = build(tmp_path, ScriptedRunner())
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        assert gc.get_freeze_count() > 10_000  # modules, config and widgets
+        assert gc.get_threshold()[2] == 100
+    assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == before

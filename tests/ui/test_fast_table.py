@@ -7,6 +7,7 @@ import random
 from rich.cells import cell_len
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from opsconsole.widgets.fast_table import FastTable
@@ -95,6 +96,31 @@ async def test_fast_cells_match_datatable_segment_for_segment() -> None:
         # DataTable's own path (and still matched).
         assert fast == expected_fast
         assert fast > compared // 3
+
+
+async def test_fast_rows_match_datatable_rows_for_every_cursor_and_hover_position() -> None:
+    cells = _corpus(11, 120)
+    async with TableApp().run_test(size=(120, 30)) as pilot:
+        table = pilot.app.query_one(FastTable)
+        for index, width in enumerate((4, 9, 14, None)):
+            table.add_column(f"c{index}", key=f"c{index}", width=width)
+        for row in range(0, len(cells) - 4, 4):
+            table.add_row(*cells[row : row + 4], key=f"r{row}")
+        await pilot.pause()
+        base = table.rich_style
+        positions = [Coordinate(0, 0), Coordinate(3, 1), Coordinate(table.row_count - 1, 2)]
+        compared = 0
+        for row_index in range(table.row_count):
+            row_key = table._row_locations.get_key(row_index)
+            for cursor in positions:
+                for hover in positions[:2]:
+                    table._clear_caches()
+                    got = table._render_line_in_row(row_key, 0, base, cursor, hover)
+                    table._clear_caches()
+                    want = DataTable._render_line_in_row(table, row_key, 0, base, cursor, hover)
+                    assert got == want, (row_index, cursor, hover)
+                    compared += 1
+        assert compared == table.row_count * 6 > 100
 
 
 async def test_update_cell_keeps_other_rows_cached_and_shows_the_new_value() -> None:
