@@ -31,8 +31,9 @@ Frames: Textual's headless driver does not turn frames into escape codes, so bot
 wrap ``App._display`` and render each ``CompositorUpdate`` to a string (as the terminal
 driver would; the cost lands on the event loop). "Repainted" means the end of rendering the
 first frame after the key took effect: for the cursor, ``cursor_row`` changed; for page,
-filter and sort keys, ``refresh_tickets`` finished after the key was sent and the frame
-contains the new first row's ``#number``. Keys are injected as the driver's input thread
+filter and sort keys, the new page's rows were put in the table (``_show_rows``) after
+the key was sent and the frame contains the new first row's ``#number`` (the status
+line's count may still be on its way: the screen shows the page first). Keys are injected as the driver's input thread
 does (``driver.send_message(events.Key(...))``), not with ``Pilot.press``.
 
 Peak RSS is ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` at the end of each child.
@@ -413,13 +414,13 @@ def child_app(db: Path, now: float) -> dict[str, Any]:
             latency = await frames.press("t", "t", shows_first_row)
             screen = app.screen
             assert isinstance(screen, TicketsScreen), screen
-            original = screen.refresh_tickets
+            original = screen._show_rows
 
-            async def refresh_tickets(**kwargs: Any) -> None:  # records each finished reload
-                await original(**kwargs)
+            def show_rows(current: Any) -> None:  # records when each new page is in the table
+                original(current)
                 loads.append((time.perf_counter(), screen.query_state))
 
-            screen.refresh_tickets = refresh_tickets  # type: ignore[method-assign]
+            screen._show_rows = show_rows  # type: ignore[method-assign]
             return latency
 
         out["first_frame_s"] = await open_screen()
