@@ -258,13 +258,13 @@ class OpsConsoleApp(TelemetryAppMixin, ShiftActions, IncidentActions):
         if self.store is None or not hasattr(self.store, "create_ticket"):
             return
         from opsconsole.tickets import service
-        from opsconsole.tickets.runtime import SlaWatcher, make_sender
+        from opsconsole.tickets.runtime import LazySender, SlaWatcher
 
         self.ticket_service = service.TicketService(
             self.store,  # type: ignore[arg-type]
             self.config,
             clock=self.clock,
-            sender=make_sender(self.config),
+            sender=LazySender(self.config),
             listener=self._ticket_event,
         )
         await self.query_one(TicketQueuePane).reload()

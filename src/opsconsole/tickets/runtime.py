@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.message import EmailMessage
 
 from opsconsole.config.schema import Config
 from opsconsole.core.sla import SlaState
@@ -12,6 +13,24 @@ from opsconsole.core.store import TicketQuery
 from opsconsole.tickets.service import MailSender, TicketService
 
 WATCH_LIMIT = 500
+
+
+class LazySender:
+    """A MailSender that builds the real one on the first send.
+
+    The transport module pulls in smtplib, imaplib, ssl and mailbox (≈50 ms of imports),
+    which the console does not need before its first frame.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._sender: MailSender | None = None
+
+    async def send(self, message: EmailMessage) -> object:
+        """Deliver ``message`` through SMTP or the outbox; raise on failure."""
+        if self._sender is None:
+            self._sender = make_sender(self._config)
+        return await self._sender.send(message)
 
 
 def make_sender(config: Config) -> MailSender:
