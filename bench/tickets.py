@@ -33,8 +33,9 @@ driver would; the cost lands on the event loop). "Repainted" means the end of re
 first frame after the key took effect: for the cursor, ``cursor_row`` changed; for page,
 filter and sort keys, the new page's rows were put in the table (``_show_rows``) after
 the key was sent and the frame contains the new first row's ``#number`` (the status
-line's count may still be on its way: the screen shows the page first). Keys are injected as the driver's input thread
-does (``driver.send_message(events.Key(...))``), not with ``Pilot.press``.
+line's count may still be on its way: the screen shows the page first). Keys are
+injected as the driver's input thread does (``driver.send_message(events.Key(...))``),
+not with ``Pilot.press``.
 
 Peak RSS is ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` at the end of each child.
 Keypress percentiles pool the samples of all runs; single-shot numbers are medians over
