@@ -397,3 +397,26 @@ async def test_closed_runner_returns_an_error_result(http_server: LoopbackServer
     result = await runner.run(probe(url=http_server.url("/ok")))
     assert result.outcome is Outcome.ERROR
     assert result.error == "probe runner is closed"
+
+
+async def test_a_finished_probe_leaves_no_reference_cycles(http_server: LoopbackServer) -> None:
+    """Everything a probe allocated is freed by reference counting, not by the cyclic GC."""
+    import gc
+
+    async with ProbeRunner() as runner:
+        for _ in range(5):  # warm the pool and the client
+            await runner.run(probe("[STATUS] == 200", url=http_server.url("/ok")))
+        gc.collect()
+        gc.disable()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            for path in ("/ok", "/status/503", "/ok") * 10:
+                await runner.run(probe("[STATUS] == 200", url=http_server.url(path)))
+            gc.collect()
+            garbage = len(gc.garbage)
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+            gc.enable()
+    # Without the fix each probe left ~37 objects in cycles (1,100 for these 30 probes).
+    assert garbage < 30, f"{garbage} objects in reference cycles after 30 probes"

@@ -108,6 +108,9 @@ class _TargetLock:
         self.users = 0
 
 
+_CLOSED_STREAM = httpx.ByteStream(b"")  # what a closed response points at instead
+
+
 class ProbeRunner:
     """Runs probes with bounded concurrency and a total deadline per run.
 
@@ -295,6 +298,10 @@ class ProbeRunner:
                 return
             finally:
                 await response.aclose()
+                # httpx leaves a Response <-> BoundAsyncStream reference cycle: ~37 objects
+                # per probe that only a full garbage collection could free, and at 100
+                # probes/s they made full collections of 100-400 ms (BENCHMARKS.md).
+                response.stream = _CLOSED_STREAM
 
     def _peer_facts(self, response: httpx.Response) -> tuple[str | None, float | None]:
         """Return the peer IP and the leaf certificate's remaining lifetime in ms."""
