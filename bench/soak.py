@@ -330,6 +330,17 @@ def grows(values: list[float]) -> tuple[bool, float, float]:
     return second > first + IN_FLIGHT, first, second
 
 
+def print_growth(type_counts: list[Any]) -> None:
+    """--diagnose: the object types that grew most from the second sample to the last."""
+    if len(type_counts) < 3:
+        return
+    (t0, early), (t1, late) = type_counts[1], type_counts[-1]
+    grown = sorted(((late.get(k, 0) - v, k) for k, v in early.items()), reverse=True)
+    new = sorted(((v, k) for k, v in late.items() if k not in early), reverse=True)
+    print(f"object growth {t0:.0f}s -> {t1:.0f}s:", grown[:25], "new types:", new[:10],
+          file=sys.stderr)  # fmt: skip
+
+
 def slope_per_min(samples: list[dict[str, Any]], key: str) -> float:
     xs = [s["t_s"] / 60 for s in samples]
     ys = [s[key] for s in samples]
@@ -384,6 +395,8 @@ def main() -> None:
                 cmd += ["--diagnose"] if opts.diagnose else []
                 run = c.run_json(cmd, timeout=minutes * 60 + opts.warmup + 600, env=env)
                 served = server.requests_served()
+                if opts.diagnose:
+                    print_growth(run.get("type_counts", []))
             sentry_requests = len(fakes.sentry.requests)
             statuspage_requests = fakes.statuspage.requests
             prom_note = fakes.prom_note

@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from opsconsole.tickets.service import TicketService
 
 GC_YOUNG_THRESHOLD = 5000  # net allocations between young collections (CPython: 700)
+GC_FULL_EVERY = 30.0  # seconds between full collections while the app runs
 log = logging.getLogger(__name__)
 
 StoreFactory = Callable[[], Awaitable[Store]]
@@ -337,6 +339,22 @@ class OpsConsoleApp(TelemetryAppMixin, ShiftActions, IncidentActions):
             _young, middle, old = self._gc_threshold
             gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
             self._heap_frozen = True
+            self.set_interval(GC_FULL_EVERY, self.collect_garbage)
+
+    def collect_garbage(self) -> None:
+        """A full collection, on a timer.
+
+        CPython starts a full collection only when a quarter as many objects as survived
+        the last one have been promoted since. With the startup heap frozen and fewer
+        promotions, that took so long that closed screens (widgets hold reference cycles)
+        piled up: +49 MB RSS over the 30-minute soak. With the heap kept small this way, a
+        full collection takes ~10–30 ms.
+        """
+        started = time.perf_counter()
+        freed = gc.collect()
+        log.debug(
+            "gc: %d unreachable objects in %.1f ms", freed, (time.perf_counter() - started) * 1e3
+        )
 
     async def on_unmount(self) -> None:
         """Stop polling and release sockets and the database."""

@@ -218,3 +218,29 @@ async def test_startup_heap_is_frozen_after_the_first_frame_and_released_at_exit
         assert gc.get_threshold()[0] == 5000
     assert gc.get_freeze_count() == 0
     assert gc.get_threshold() == before
+
+
+async def test_the_periodic_full_collection_frees_reference_cycles(tmp_path: Path) -> None:
+    """Closed screens are cycles of widgets: the app's own full collection frees them."""
+    import gc
+    import weakref
+
+    class Node:
+        def __init__(self) -> None:
+            self.me = self
+
+    app = build(tmp_path, ScriptedRunner())
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        gc.disable()  # only the app's collection may free it
+        try:
+            cycle = Node()
+            alive = weakref.ref(cycle)
+            del cycle
+            assert alive() is not None
+            app.collect_garbage()
+            assert alive() is None
+        finally:
+            gc.enable()
+        # ...and a timer calls it every GC_FULL_EVERY seconds.
+        assert any(t._callback == app.collect_garbage for t in app._timers)
