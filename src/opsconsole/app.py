@@ -330,8 +330,9 @@ class OpsConsoleApp(TelemetryAppMixin, ShiftActions, IncidentActions):
         are frozen out of the full collections' scans. The young generation collects every
         5,000 net allocations instead of 700: probes leave short-lived reference cycles
         (httpx requests and responses), and at 700 many were still in flight at a young
-        collection and got promoted, so full collections grew to 80–400 ms. Both are
-        undone at unmount.
+        collection and got promoted, so full collections grew to 80–400 ms. A full
+        collection then runs every ``GC_FULL_EVERY`` seconds (see ``collect_garbage``).
+        The freeze and the threshold are undone at unmount; the timer ends with the app.
         """
         if not self._heap_frozen:
             gc.freeze()
