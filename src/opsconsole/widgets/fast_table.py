@@ -162,9 +162,8 @@ class FastTable(DataTable[CellType]):
         cursor: bool = False,
         hover: bool = False,
     ) -> SegmentLines:
-        if row_index < 0 or column_index < 0 or row_index < self.fixed_rows:
-            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        if column_index < self.fixed_columns:
+        fixed = row_index < self.fixed_rows or column_index < self.fixed_columns
+        if row_index < 0 or column_index < 0 or fixed:  # headers, labels, fixed cells
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
         row_key = self._row_locations.get_key(row_index)
         column_key = self._column_locations.get_key(column_index)
@@ -330,6 +329,3 @@ class FastTable(DataTable[CellType]):
             parsed = self.app.console.get_style(style, default=Style.null())
             self._parsed_styles[style] = parsed
         return parsed
-
-    def _row_renderables_cell(self, row_index: int, column_index: int) -> object:
-        return self._get_row_renderables(row_index).cells[column_index]
