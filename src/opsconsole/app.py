@@ -17,7 +17,6 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from opsconsole.adapters.logging_setup import config_secrets
 from opsconsole.adapters.telemetry import TelemetryAppMixin
@@ -40,6 +39,7 @@ from opsconsole.screens.shift_actions import ShiftActions
 from opsconsole.widgets.alerts_pane import AlertsPane
 from opsconsole.widgets.health_pane import HealthPane
 from opsconsole.widgets.incident_banner import IncidentBanner
+from opsconsole.widgets.key_footer import KeyFooter
 from opsconsole.widgets.metrics_pane import MetricsPane
 from opsconsole.widgets.sentry_pane import SentryPane
 from opsconsole.widgets.source_pane import SourcePane
@@ -164,7 +164,7 @@ class OpsConsoleApp(TelemetryAppMixin, ShiftActions, IncidentActions):
                 with Vertical(id="right"):
                     for name in right:
                         yield PANES[name](clock=self.clock, timezone=self.config.tz)
-        yield Footer()
+        yield KeyFooter()
 
     async def on_mount(self) -> None:
         """Open the store, show the last known state, then start polling."""

@@ -110,3 +110,11 @@ def test_custom_runbooks_come_first() -> None:
 def test_invalid_runbooks(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Runbook(title="t", diagnosis=(), resolution=(), escalate="", **kwargs)  # type: ignore[arg-type]
+
+
+def test_built_in_runbooks_compile_on_first_use_and_user_runbooks_at_once() -> None:
+    for runbook in DEFAULT_RUNBOOKS:
+        assert runbook.trusted
+        assert len(runbook.compiled) == len(runbook.patterns)
+    with pytest.raises(ValueError, match="invalid regex"):
+        Runbook("mine", "Mine", ("[unclosed",), (), (), "Tier 2")

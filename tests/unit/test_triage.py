@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -378,3 +379,13 @@ def test_huge_bodies_are_cut_before_searching() -> None:
     result = triage("hello", body)
     assert time.perf_counter() - start < 2.0
     assert result.severity is LOW  # the match lies beyond MAX_SCAN_CHARS
+
+
+def test_built_in_rules_compile_on_first_use_and_user_rules_at_once() -> None:
+    """Built-ins skip the import-time compile (startup); every one of them still compiles."""
+    for rule in DEFAULT_RULES:
+        assert rule.trusted
+        assert len(rule.compiled) == len(rule.patterns)
+        assert all(p.flags & re.IGNORECASE for p in rule.compiled)
+    with pytest.raises(ValueError, match="invalid regex"):
+        TriageRule("broken", ("(unclosed",), severity=Severity.HIGH)

@@ -41,7 +41,7 @@ __all__ = [
     "WeeklyChecklistConfig",
 ]
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
+_FROZEN = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True, defer_build=True)
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 """Day names accepted by ``weekly.on`` (also as three-letter abbreviations)."""

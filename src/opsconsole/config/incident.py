@@ -27,7 +27,7 @@ __all__ = [
     "default_reviews_dir",
 ]
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
+_FROZEN = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True, defer_build=True)
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 DEFAULT_COMPONENTS = ("API", "Dashboard", "Database", "Redis", "Rate limiting")

@@ -140,7 +140,7 @@ class FrozenHeaders(Mapping[str, str]):
         )
 
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
+_FROZEN = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True, defer_build=True)
 
 
 class ProbeDefaults(BaseModel):

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from opsconsole.config.types import Duration, FieldError
 from opsconsole.core.durations import format_duration
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
+_FROZEN = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True, defer_build=True)
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 

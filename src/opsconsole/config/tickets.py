@@ -55,7 +55,7 @@ __all__ = [
     "default_outbox",
 ]
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
+_FROZEN = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True, defer_build=True)
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

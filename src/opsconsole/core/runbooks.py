@@ -8,9 +8,12 @@ or ``metric:<name>`` (a configured Prometheus query such as ``429 rate``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from opsconsole.core.regex import compile_patterns
 
 __all__ = [
     "DEFAULT_RUNBOOKS",
@@ -61,8 +64,10 @@ class Runbook:
     resolution: tuple[RunbookStep, ...]
     escalate: str
     notes: tuple[str, ...] = ()
-    compiled: tuple[re.Pattern[str], ...] = dataclasses.field(
-        init=False, repr=False, compare=False, default=()
+    trusted: bool = dataclasses.field(default=False, repr=False, compare=False, kw_only=True)
+    """Built-in (known-good) patterns: compiled on first use, not at import."""
+    _compiled: tuple[re.Pattern[str], ...] | None = dataclasses.field(
+        init=False, repr=False, compare=False, default=None
     )
 
     def __post_init__(self) -> None:
@@ -70,13 +75,15 @@ class Runbook:
             raise ValueError("a runbook needs a key")
         if not self.patterns:
             raise ValueError(f"runbook {self.key!r} needs at least one pattern")
-        compiled = []
-        for pattern in self.patterns:
-            try:
-                compiled.append(re.compile(pattern, re.IGNORECASE))
-            except re.error as exc:
-                raise ValueError(f"invalid regex {pattern!r}: {exc}") from None
-        object.__setattr__(self, "compiled", tuple(compiled))
+        if not self.trusted:
+            object.__setattr__(self, "_compiled", compile_patterns(self.patterns))
+
+    @property
+    def compiled(self) -> tuple[re.Pattern[str], ...]:
+        """The patterns, compiled case-insensitively (built-ins on first use)."""
+        if self._compiled is None:
+            object.__setattr__(self, "_compiled", compile_patterns(self.patterns))
+        return self._compiled  # type: ignore[return-value]
 
     @property
     def steps(self) -> tuple[RunbookStep, ...]:
@@ -96,8 +103,11 @@ def _steps(*items: str | tuple[str, str]) -> tuple[RunbookStep, ...]:
 
 _NEAR = r".{0,60}?"
 
+_builtin = functools.partial(Runbook, trusted=True)
+"""A built-in Runbook: its patterns are known good, so they compile on first use."""
+
 DEFAULT_RUNBOOKS: tuple[Runbook, ...] = (
-    Runbook(
+    _builtin(
         key="dashboard_not_loading",
         title="Dashboard not loading",
         patterns=(
@@ -122,7 +132,7 @@ DEFAULT_RUNBOOKS: tuple[Runbook, ...] = (
         ),
         escalate="Escalate to engineering (likely backend issue)",
     ),
-    Runbook(
+    _builtin(
         key="api_key_not_working",
         title="API key not working",
         patterns=(
@@ -152,7 +162,7 @@ DEFAULT_RUNBOOKS: tuple[Runbook, ...] = (
         ),
         escalate="Check backend logs in Render dashboard",
     ),
-    Runbook(
+    _builtin(
         key="rate_limiting_too_strict",
         title="Rate limiting too strict",
         patterns=(
@@ -175,7 +185,7 @@ DEFAULT_RUNBOOKS: tuple[Runbook, ...] = (
         ),
         escalate="For production customers: custom rate limits per key (post-pilot feature)",
     ),
-    Runbook(
+    _builtin(
         key="policy_blocking",
         title="Policy blocking legitimate requests",
         patterns=(
@@ -206,7 +216,7 @@ DEFAULT_RUNBOOKS: tuple[Runbook, ...] = (
             'Common cause: legitimate field name triggering filter (e.g., "prompt" field)',
         ),
     ),
-    Runbook(
+    _builtin(
         key="cant_see_audit_logs",
         title="Can't see audit logs",
         patterns=(

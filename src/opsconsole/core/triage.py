@@ -11,12 +11,14 @@ that decided, so the ticket can show why.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
+from opsconsole.core.regex import compile_patterns
 from opsconsole.core.tickets import Category, Severity
 
 __all__ = [
@@ -72,8 +74,10 @@ class TriageRule:
     field: Field = "any"
     category: Category | None = None
     severity: Severity | None = None
-    compiled: tuple[re.Pattern[str], ...] = dataclasses.field(
-        init=False, repr=False, compare=False, default=()
+    trusted: bool = dataclasses.field(default=False, repr=False, compare=False, kw_only=True)
+    """Built-in (known-good) patterns: compiled on first use, not at import."""
+    _compiled: tuple[re.Pattern[str], ...] | None = dataclasses.field(
+        init=False, repr=False, compare=False, default=None
     )
 
     def __post_init__(self) -> None:
@@ -81,13 +85,15 @@ class TriageRule:
             raise ValueError(f"rule {self.name!r} needs at least one pattern")
         if self.category is None and self.severity is None:
             raise ValueError(f"rule {self.name!r} sets neither a category nor a severity")
-        compiled = []
-        for pattern in self.patterns:
-            try:
-                compiled.append(re.compile(pattern, re.IGNORECASE))
-            except re.error as exc:
-                raise ValueError(f"invalid regex {pattern!r}: {exc}") from None
-        object.__setattr__(self, "compiled", tuple(compiled))
+        if not self.trusted:
+            object.__setattr__(self, "_compiled", compile_patterns(self.patterns))
+
+    @property
+    def compiled(self) -> tuple[re.Pattern[str], ...]:
+        """The patterns, compiled case-insensitively (built-ins on first use)."""
+        if self._compiled is None:
+            object.__setattr__(self, "_compiled", compile_patterns(self.patterns))
+        return self._compiled  # type: ignore[return-value]
 
     def matches(self, subject: str, body: str) -> bool:
         """Whether any pattern is found in the rule's field."""
@@ -127,13 +133,16 @@ _NEAR = r".{0,60}?"  # the same line, nearby
 
 C, H, M, L = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW
 
+_builtin = functools.partial(TriageRule, trusted=True)
+"""A built-in TriageRule: its patterns are known good, so they compile on first use."""
+
 _SEVERITY_RULES: tuple[TriageRule, ...] = (
     # Critical: escalate immediately (§3.3, §1.4). The issue puts the [BUG] prefix here too.
-    TriageRule("[BUG] prefix", (_REPLY + r"\[\s*bug\s*\]",), "subject", severity=C),
-    TriageRule(
+    _builtin("[BUG] prefix", (_REPLY + r"\[\s*bug\s*\]",), "subject", severity=C),
+    _builtin(
         "CRITICAL: prefix", (_REPLY + r"\[?\s*critical\s*\]?\s*[:\-!]",), "subject", severity=C
     ),
-    TriageRule(
+    _builtin(
         "production 500s",
         (
             r"\b(?:http\s*)?5\d\d\s*(?:errors?|responses?|status(?:es)?|codes?)\b",
@@ -145,7 +154,7 @@ _SEVERITY_RULES: tuple[TriageRule, ...] = (
         ),
         severity=C,
     ),
-    TriageRule(
+    _builtin(
         "API down",
         (
             r"\b(?:api|service|production|prod|platform|backend)\s+(?:is\s+|was\s+)?"
@@ -154,7 +163,7 @@ _SEVERITY_RULES: tuple[TriageRule, ...] = (
         ),
         severity=C,
     ),
-    TriageRule(
+    _builtin(
         "database connection failing",
         (
             r"\b(?:database|db|postgres(?:ql)?)\b"
@@ -168,7 +177,7 @@ _SEVERITY_RULES: tuple[TriageRule, ...] = (
         ),
         severity=C,
     ),
-    TriageRule(
+    _builtin(
         "rate limiting broken for everyone",
         (
             _RATE + r"\s+(?:is\s+|are\s+|seems\s+)?(?:completely\s+|totally\s+)?"
@@ -180,7 +189,7 @@ _SEVERITY_RULES: tuple[TriageRule, ...] = (
         ),
         severity=C,
     ),
-    TriageRule(
+    _builtin(
         "data loss",
         (
             r"\bdata\s+(?:loss|lost|corrupt\w*|(?:is\s+|was\s+|has\s+been\s+)?(?:deleted|wiped|"
@@ -191,7 +200,7 @@ _SEVERITY_RULES: tuple[TriageRule, ...] = (
         ),
         severity=C,
     ),
-    TriageRule(
+    _builtin(
         "security breach",
         (
             r"\bsecurity\s+(?:breach|incident|vulnerabilit(?:y|ies)|hole|issue|problem)\b",
@@ -208,7 +217,7 @@ _SEVERITY_RULES: tuple[TriageRule, ...] = (
         severity=C,
     ),
     # High: resolve within 24 hours (§3.3).
-    TriageRule(
+    _builtin(
         "dashboard wrong data or not loading",
         (
             r"\bdashboard\b" + _NEAR + r"(?:\b(?:wrong|incorrect|inaccurate|stale|bogus)\b|"
@@ -220,7 +229,7 @@ _SEVERITY_RULES: tuple[TriageRule, ...] = (
         ),
         severity=H,
     ),
-    TriageRule(
+    _builtin(
         "API slow (p95)",
         (
             r"\bp9[59]\b",
@@ -232,7 +241,7 @@ _SEVERITY_RULES: tuple[TriageRule, ...] = (
         ),
         severity=H,
     ),
-    TriageRule(
+    _builtin(
         "customer API key not working",
         (
             _KEY + _NEAR + r"(?:\bnot\s+(?:working|accepted|valid|recogni[sz]ed)\b|"
@@ -243,7 +252,7 @@ _SEVERITY_RULES: tuple[TriageRule, ...] = (
         ),
         severity=H,
     ),
-    TriageRule(
+    _builtin(
         "policy not evaluating",
         (
             _POLICY + _NEAR + r"\bnot\s+(?:being\s+)?(?:evaluat\w*|applied|enforced|working|"
@@ -255,7 +264,7 @@ _SEVERITY_RULES: tuple[TriageRule, ...] = (
         ),
         severity=H,
     ),
-    TriageRule(
+    _builtin(
         "rate limit false positives",
         (
             _RATE + _NEAR + r"\bfalse\s+positives?\b",
@@ -269,7 +278,7 @@ _SEVERITY_RULES: tuple[TriageRule, ...] = (
         severity=H,
     ),
     # Low rules that would otherwise lose to the broader medium rules below.
-    TriageRule(
+    _builtin(
         "documentation typo",
         (
             r"\b(?:docs?|documentation|readme|guide|quickstart)\b"
@@ -281,7 +290,7 @@ _SEVERITY_RULES: tuple[TriageRule, ...] = (
         ),
         severity=L,
     ),
-    TriageRule(
+    _builtin(
         "nice-to-have feature request",
         (
             r"\bnice[- ]to[- ]have\b",
@@ -291,7 +300,7 @@ _SEVERITY_RULES: tuple[TriageRule, ...] = (
         severity=L,
     ),
     # Medium: resolve within 3 days (§3.3).
-    TriageRule(
+    _builtin(
         "minor UI bug",
         (
             r"\bminor\s+(?:ui\s+|visual\s+|display\s+)?(?:bug|glitch|issue)\b",
@@ -303,7 +312,7 @@ _SEVERITY_RULES: tuple[TriageRule, ...] = (
         ),
         severity=M,
     ),
-    TriageRule(
+    _builtin(
         "slower than expected",
         (
             r"\bslower\s+than\s+(?:expected|usual|normal|before|it\s+used\s+to)\b",
@@ -312,7 +321,7 @@ _SEVERITY_RULES: tuple[TriageRule, ...] = (
         ),
         severity=M,
     ),
-    TriageRule(
+    _builtin(
         "policy question",
         (
             r"\b(?:question|clarif\w*|unclear|confused)\b" + _NEAR + _POLICY,
@@ -325,7 +334,7 @@ _SEVERITY_RULES: tuple[TriageRule, ...] = (
         ),
         severity=M,
     ),
-    TriageRule(
+    _builtin(
         "feature request",
         (
             r"\bfeature\s+requests?\b",
@@ -338,7 +347,7 @@ _SEVERITY_RULES: tuple[TriageRule, ...] = (
         severity=M,
     ),
     # Low: resolve within a week (§3.3).
-    TriageRule(
+    _builtin(
         "feedback or suggestion",
         (
             r"\bfeedback\b",
@@ -350,7 +359,7 @@ _SEVERITY_RULES: tuple[TriageRule, ...] = (
         ),
         severity=L,
     ),
-    TriageRule(
+    _builtin(
         "general inquiry",
         (
             r"\b(?:general\s+)?(?:inquiry|enquiry)\b",
@@ -364,8 +373,8 @@ _SEVERITY_RULES: tuple[TriageRule, ...] = (
 )
 
 _CATEGORY_RULES: tuple[TriageRule, ...] = (
-    TriageRule("[BUG] prefix", (_REPLY + r"\[\s*bug\s*\]",), "subject", category=Category.BUG),
-    TriageRule(
+    _builtin("[BUG] prefix", (_REPLY + r"\[\s*bug\s*\]",), "subject", category=Category.BUG),
+    _builtin(
         "feature request",
         (
             r"\bfeature\s+requests?\b",
@@ -379,7 +388,7 @@ _CATEGORY_RULES: tuple[TriageRule, ...] = (
         ),
         category=Category.FEATURE,
     ),
-    TriageRule(
+    _builtin(
         "billing",
         (
             r"\bbill(?:ing|ed)\b",
@@ -392,7 +401,7 @@ _CATEGORY_RULES: tuple[TriageRule, ...] = (
         ),
         category=Category.BILLING,
     ),
-    TriageRule(
+    _builtin(
         "reported malfunction",
         (
             r"\b(?:http\s*)?5\d\d\b|\b5xx\b|\binternal\s+server\s+errors?\b",
@@ -410,7 +419,7 @@ _CATEGORY_RULES: tuple[TriageRule, ...] = (
         ),
         category=Category.BUG,
     ),
-    TriageRule(
+    _builtin(
         "question",
         (
             r"\bhow\s+(?:do|can|should|would|does)\s+(?:i|we|you|it)\b|\bhow\s+to\b",
@@ -421,7 +430,7 @@ _CATEGORY_RULES: tuple[TriageRule, ...] = (
         ),
         category=Category.QUESTION,
     ),
-    TriageRule(
+    _builtin(
         "feedback",
         (
             r"\bfeedback\b",

@@ -11,13 +11,14 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, SelectionList, Static
+from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from opsconsole.core.checklists import Cadence, ItemResult, ItemStatus, due_items, evaluate
 from opsconsole.core.text import sanitize_terminal
 from opsconsole.screens.ticket_dialogs import ComposeResultData, EditorScreen
 from opsconsole.widgets.incident_banner import IncidentBanner
+from opsconsole.widgets.key_footer import KeyFooter
 
 ICON = {
     ItemStatus.PASS: ("✔", "bold $success"),
@@ -52,7 +53,7 @@ class ChecklistScreen(Screen[None]):
             yield Static("", id="checklist-title")
             yield SelectionList[str](id="checklist-items")
             yield Static("", id="checklist-runs")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def store(self) -> Any:

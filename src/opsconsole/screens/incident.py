@@ -13,7 +13,7 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Footer, SelectionList, Static
+from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from opsconsole.core.durations import format_duration
@@ -27,6 +27,7 @@ from opsconsole.core.incidents import (
 )
 from opsconsole.core.text import sanitize_terminal
 from opsconsole.widgets.incident_banner import IncidentBanner
+from opsconsole.widgets.key_footer import KeyFooter
 
 
 def _one(text: str, limit: int = 200) -> str:
@@ -57,7 +58,7 @@ class IncidentScreen(Screen[None]):
             yield SelectionList[str](id="incident-playbook")
             yield Static("", id="incident-timeline")
             yield Static("", id="incident-history")
-        yield Footer()
+        yield KeyFooter()
 
     async def on_mount(self) -> None:
         """Draw now and every second (timer, window countdown)."""

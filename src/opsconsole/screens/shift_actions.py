@@ -14,11 +14,12 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from opsconsole.core.checklists import Facts
 from opsconsole.core.sources import AlertsSnapshot
 from opsconsole.screens.ticket_dialogs import ComposeResultData, EditorScreen
+from opsconsole.widgets.key_footer import KeyFooter
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class ReportsScreen(Screen[None]):
         """The report text (tables and bar charts)."""
         with VerticalScroll(id="reports-body"):
             yield Static("", id="reports-text")
-        yield Footer()
+        yield KeyFooter()
 
     async def on_mount(self) -> None:
         """Build the report."""

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.widgets import Footer, SelectionList, Static
+from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from opsconsole.core.runbooks import Runbook
@@ -15,6 +15,7 @@ from opsconsole.core.text import sanitize_terminal
 from opsconsole.core.tickets import Direction, Ticket
 from opsconsole.screens.ticket_actions import TRIAGE_BINDINGS, TicketActions
 from opsconsole.widgets.incident_banner import IncidentBanner
+from opsconsole.widgets.key_footer import KeyFooter
 from opsconsole.widgets.ticket_cells import SLA_STYLE, STATUS_LABEL
 
 DIRECTION_STYLE = {
@@ -50,7 +51,7 @@ class TicketScreen(TicketActions):
             yield SelectionList[int](id="ticket-runbook")
             yield Static("", id="ticket-thread")
             yield Static("", id="ticket-audit")
-        yield Footer()
+        yield KeyFooter()
 
     async def on_mount(self) -> None:
         """Load, then tick the SLA clocks every second."""

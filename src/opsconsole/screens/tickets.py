@@ -11,13 +11,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from opsconsole.core.store import TicketQuery
 from opsconsole.core.tickets import Severity, Status, Ticket
 from opsconsole.screens.ticket_actions import TRIAGE_BINDINGS, TicketActions
 from opsconsole.widgets.fast_table import FastTable
 from opsconsole.widgets.incident_banner import IncidentBanner
+from opsconsole.widgets.key_footer import KeyFooter
 from opsconsole.widgets.ticket_cells import (
     STATUS_LABEL,
     age,
@@ -90,7 +91,7 @@ class TicketsScreen(TicketActions):
             id="tickets-table", cursor_type="row", zebra_stripes=True
         )
         yield table
-        yield Footer()
+        yield KeyFooter()
 
     async def on_mount(self) -> None:
         """Columns, first page, and the one-second countdown tick."""
