@@ -17,7 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from opsconsole.adapters.sqlite_store import MIGRATIONS, SqliteStore, StoreError, _ticket_order
+from opsconsole.adapters.sqlite_store import (
+    MIGRATIONS,
+    SqliteStore,
+    StoreError,
+    _ticket_order,
+    _ticket_where,
+)
 from opsconsole.core.clock import frozen_clock
 from opsconsole.core.models import Outcome, ProbeResult
 from opsconsole.core.store import TicketQuery, TicketStore
@@ -563,6 +569,33 @@ async def test_queries_use_indexes(store: SqliteStore, tmp_path: Path) -> None:
         tmp_path / "ops.db", "EXPLAIN QUERY PLAN SELECT * FROM messages WHERE message_id='x'"
     )
     assert "USING INDEX" in str(plan)
+
+
+async def test_filtered_pages_walk_the_sort_index_and_test_filters_there(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    """Open + severity pages walk the sort's index, which carries status and severity.
+
+    So a filtered page tests each index entry without reading its row (migration 5).
+    """
+    await queue(store)
+    path = tmp_path / "ops.db"
+    query = TicketQuery(open_only=True, severities=frozenset({Severity.CRITICAL}))
+    for sort in ("due", "received", "severity"):
+        where, params = _ticket_where(replace(query, sort=sort))  # type: ignore[arg-type]
+        order = _ticket_order(replace(query, sort=sort))  # type: ignore[arg-type]
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            plan = " ".join(
+                str(r[-1])
+                for r in conn.execute(
+                    f"EXPLAIN QUERY PLAN SELECT * FROM tickets{where} ORDER BY {order} LIMIT 100",
+                    params,
+                )
+            )
+            columns = [r[2] for r in conn.execute(f"PRAGMA index_info(tickets_{sort})")]
+        assert f"USING INDEX tickets_{sort}" in plan, (sort, plan)
+        assert "TEMP B-TREE" not in plan, (sort, plan)
+        assert columns[-3:] == ["number", "status", "severity"], (sort, columns)
 
 
 async def test_ticket_counts(store: SqliteStore) -> None:
