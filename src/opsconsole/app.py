@@ -36,6 +36,7 @@ from opsconsole.polling import SOURCE_ORDER, Source, SourceHub, source_sections
 from opsconsole.screens.help import HelpScreen
 from opsconsole.screens.incident_actions import IncidentActions
 from opsconsole.screens.shift_actions import ShiftActions
+from opsconsole.widgets import textual_cycles
 from opsconsole.widgets.alerts_pane import AlertsPane
 from opsconsole.widgets.health_pane import HealthPane
 from opsconsole.widgets.incident_banner import IncidentBanner
@@ -51,8 +52,9 @@ if TYPE_CHECKING:
     from opsconsole.core.templates import Evidence
     from opsconsole.tickets.service import TicketService
 
-GC_YOUNG_THRESHOLD = 5000  # net allocations between young collections (CPython: 700)
-GC_FULL_EVERY = 30.0  # seconds between full collections while the app runs
+GC_YOUNG_THRESHOLD = 1000  # net allocations between young collections (CPython: 700)
+GC_OLD_THRESHOLD = 1_000_000  # middle collections between automatic full ones: in effect never
+GC_FULL_EVERY = 30.0  # seconds between the app's own full collections
 log = logging.getLogger(__name__)
 
 StoreFactory = Callable[[], Awaitable[Store]]
@@ -103,6 +105,7 @@ class OpsConsoleApp(TelemetryAppMixin, ShiftActions, IncidentActions):
         pane_notes: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
+        textual_cycles.install()  # drawn lines must not be reference cycles (see the module)
         self.pane_notes = pane_notes or {}
         self._sources_factory = sources_factory
         self.hub: SourceHub | None = None
@@ -327,18 +330,19 @@ class OpsConsoleApp(TelemetryAppMixin, ShiftActions, IncidentActions):
         """Tune the cyclic GC for a long-running UI (see BENCHMARKS.md, "Garbage collection").
 
         Startup objects (modules, config, widgets; ≈90k) live as long as the app, so they
-        are frozen out of the full collections' scans. The young generation collects every
-        5,000 net allocations instead of 700: probes leave short-lived reference cycles
-        (httpx requests and responses), and at 700 many were still in flight at a young
-        collection and got promoted, so full collections grew to 80–400 ms. A full
-        collection then runs every ``GC_FULL_EVERY`` seconds (see ``collect_garbage``).
-        The freeze and the threshold are undone at unmount; the timer ends with the app.
+        are frozen out of the full collections' scans. CPython's own full collections are
+        switched off (``GC_OLD_THRESHOLD``): they came at random moments, cost 20–170 ms as
+        the heap grew, and landed on keypresses. The app runs one itself every
+        ``GC_FULL_EVERY`` seconds (see ``collect_garbage``). The young generation collects
+        every 1,000 net allocations: a larger threshold (5,000 was tried) makes each
+        middle collection scan ten times as many survivors, 10–70 ms instead of 1–7 ms.
+        The freeze and the thresholds are undone at unmount; the timer ends with the app.
         """
         if not self._heap_frozen:
             gc.freeze()
             self._gc_threshold = gc.get_threshold()
-            _young, middle, old = self._gc_threshold
-            gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+            _young, middle, _old = self._gc_threshold
+            gc.set_threshold(GC_YOUNG_THRESHOLD, middle, GC_OLD_THRESHOLD)
             self._heap_frozen = True
             self.set_interval(GC_FULL_EVERY, self.collect_garbage)
 
