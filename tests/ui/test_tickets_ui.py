@@ -107,6 +107,31 @@ async def test_tickets_screen_sorts_by_time_to_breach_and_filters(tmp_path: Path
         assert subjects(screen)[0] == "Why am I charged twice?"
 
 
+async def test_the_count_waits_for_the_new_page_to_be_drawn_but_not_on_open(
+    tmp_path: Path, seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reload draws its page before the count scans; opening has no frame to wait for."""
+    waits: list[tuple[int, bool]] = []
+    original = TicketsScreen._repainted
+
+    async def recording(self: TicketsScreen) -> bool:
+        drawn = await original(self)
+        waits.append((self.total, drawn))
+        return drawn
+
+    monkeypatch.setattr(TicketsScreen, "_repainted", recording)
+    app = build(tmp_path, seeded)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_tickets(app, pilot)
+        assert waits == []
+        assert screen.total == 6
+        await pilot.press("v")  # critical only
+        await pilot.pause()
+        # counting (-1) while it waited, and the frame came (not the 250 ms time-out)
+        assert waits == [(-1, True)]
+        assert screen.total == 1
+
+
 async def test_every_triage_key(tmp_path: Path, seeded) -> None:
     """1-4, c, a, s, n, r, e, x on the highlighted ticket; each change is audited."""
     app = build(tmp_path, seeded)

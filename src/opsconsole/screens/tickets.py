@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import replace
 from typing import Literal
 
@@ -101,7 +100,8 @@ class TicketsScreen(TicketActions):
         for label, key, width in COLUMNS:
             table.add_column(label, key=key, width=width)
         self.query_one("#ticket-filter", Input).display = False
-        await self.refresh_tickets()
+        # Not drawn yet (that happens after on_mount): nothing to wait for before counting.
+        await self.refresh_tickets(after_paint=False)
         table.focus()
         self.set_interval(1.0, self.tick)
 
@@ -115,12 +115,13 @@ class TicketsScreen(TicketActions):
         else:
             table.action_cursor_up()
 
-    async def refresh_tickets(self, *, recount: bool = True) -> None:
+    async def refresh_tickets(self, *, recount: bool = True, after_paint: bool = True) -> None:
         """Reload the current page from the store (never more than one page).
 
         The page is shown first and counted after: the count (a scan of the filter's
         matches, 10–50 ms at 100k tickets) only changes the status line, which says
         "of …" until it arrives. ``recount=False`` (paging, sorting) keeps the total.
+        With ``after_paint`` the count waits until the new page has been drawn.
         """
         service = self.service
         if service is None:
@@ -138,21 +139,26 @@ class TicketsScreen(TicketActions):
             self._update_status()
             # The count's scan runs in the store's thread; started before the new page is
             # drawn, it competes with the drawing and delays it (30 ms instead of 13 ms).
-            await self._repainted()
+            if after_paint:
+                await self._repainted()
             self.total = await store.count_tickets(self.query_state)
         self._update_status()
 
-    async def _repainted(self) -> None:
-        """Return once the screen has drawn what is pending (at most 250 ms)."""
+    async def _repainted(self) -> bool:
+        """Wait until the screen has drawn what is pending; False if that took 250 ms."""
         drawn = asyncio.get_running_loop().create_future()
 
         def done() -> None:
             if not drawn.done():
                 drawn.set_result(None)
 
-        if self.call_after_refresh(done):
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(drawn, REPAINT_WAIT)
+        if not self.call_after_refresh(done):
+            return False
+        try:
+            await asyncio.wait_for(drawn, REPAINT_WAIT)
+        except TimeoutError:
+            return False
+        return True
 
     def _show_rows(self, current: int | None) -> None:
         service = self.service
