@@ -68,6 +68,94 @@ TEAM = ["Alex Doe", "Sam Lee", "Priya Nair"]
 # -- child: the console --------------------------------------------------------------------
 
 
+class Tracer:
+    """``--trace``: for each key slower than ``SLOW_KEY`` s, what ran while it waited.
+
+    Records the cyclic GC's middle and full collections and every screen's compositor
+    refresh (layout + widget rendering) with their times; keys are matched to them at the
+    end. Costs little, but it is a diagnosis aid: not for records.
+    """
+
+    SLOW_KEY = 0.030
+
+    def __init__(self) -> None:
+        import gc
+
+        from textual.screen import Screen
+
+        self.gcs: list[tuple[float, float, int, int]] = []
+        self.frames: list[tuple[float, float, str]] = []
+        self.keys: list[tuple[str, float, float]] = []
+        self._gc_start = 0.0
+
+        def on_gc(phase: str, info: dict[str, int]) -> None:
+            if phase == "start":
+                self._gc_start = time.perf_counter()
+            elif info["generation"] >= 1:
+                self.gcs.append(
+                    (self._gc_start, time.perf_counter(), info["generation"], info["collected"])
+                )
+
+        gc.callbacks.append(on_gc)
+        original = Screen._compositor_refresh
+        frames = self.frames
+
+        def compositor_refresh(screen: Any) -> None:
+            start = time.perf_counter()
+            original(screen)
+            frames.append((start, time.perf_counter(), type(screen).__name__))
+
+        Screen._compositor_refresh = compositor_refresh  # type: ignore[method-assign]
+
+        # Every event-loop callback over 3 ms: which task or handler held the loop.
+        self.callbacks: list[tuple[float, float, str]] = []
+        callbacks = self.callbacks
+        handle_run = asyncio.events.Handle._run
+
+        def timed_run(handle: Any) -> None:
+            start = time.perf_counter()
+            handle_run(handle)
+            end = time.perf_counter()
+            if end - start > 0.003:
+                callback = handle._callback
+                owner = getattr(callback, "__self__", None)
+                name = repr(owner.get_coro()) if isinstance(owner, asyncio.Task) else repr(callback)
+                callbacks.append((start, end, name[:160]))
+
+        asyncio.events.Handle._run = timed_run  # type: ignore[method-assign]
+
+    def key(self, key: str, start: float, latency: float) -> None:
+        if latency >= self.SLOW_KEY:
+            self.keys.append((key, start, latency))
+
+    def finish(self) -> list[dict[str, Any]]:
+        out = []
+        for key, start, latency in self.keys:
+            end = start + latency
+            out.append(
+                {
+                    "key": key,
+                    "ms": round(latency * 1000, 1),
+                    "gc": [
+                        (gen, round((b - a) * 1000, 1), n)
+                        for a, b, gen, n in self.gcs
+                        if a < end and b > start
+                    ],
+                    "frames": [
+                        (name, round((b - a) * 1000, 1))
+                        for a, b, name in self.frames
+                        if a < end and b > start
+                    ],
+                    "callbacks": [
+                        (name, round((b - a) * 1000, 1))
+                        for a, b, name in self.callbacks
+                        if a < end and b > start
+                    ],
+                }
+            )
+        return out
+
+
 def rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -82,6 +170,7 @@ def child_app(
     sample: float,
     warmup: float,
     diagnose: bool = False,
+    trace: bool = False,
 ) -> Any:
     from textual.widgets import DataTable
 
@@ -115,6 +204,8 @@ def child_app(
     def health_cursor() -> int:
         return app.query_one(HealthPane).cursor_row
 
+    tracer = Tracer() if trace else None
+
     async def press(key: str, char: str | None, state: Any, changed: Any, timeout: float) -> Any:
         from textual import events
 
@@ -129,7 +220,10 @@ def child_app(
         except TimeoutError:
             probe.pending = None
             return None
-        return probe.key_latencies.pop()
+        latency = probe.key_latencies.pop()
+        if tracer is not None:
+            tracer.key(key, time.perf_counter() - latency, latency)
+        return latency
 
     async def pilot(_pilot: Any) -> None:
         engine = app.engine
@@ -252,6 +346,8 @@ def child_app(
             window["missed"] += 1
 
     app.run(headless=True, size=SIZE, auto_pilot=pilot)
+    if tracer is not None:
+        out["slow_keys"] = tracer.finish()
     out["opsconsole"] = str(Path(sys.modules["opsconsole"].__file__ or "?").parent.parent)
     return out
 
@@ -363,6 +459,11 @@ def main() -> None:
         action="store_true",
         help="also count live objects by type at every sample (slows the app: not for records)",
     )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="print each key over 30 ms with the GC runs and frames it waited for",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
@@ -370,7 +471,7 @@ def main() -> None:
     minutes = 2.0 if opts.quick else opts.minutes
     if opts.child:
         text = opts.config.read_text()
-        run = child_app(text, opts.db, minutes, opts.sample, opts.warmup, opts.diagnose)
+        run = child_app(text, opts.db, minutes, opts.sample, opts.warmup, opts.diagnose, opts.trace)
         print(json.dumps(run))
         return
 
@@ -393,10 +494,13 @@ def main() -> None:
                        "--minutes", str(minutes), "--sample", str(opts.sample),
                        "--warmup", str(opts.warmup)]  # fmt: skip
                 cmd += ["--diagnose"] if opts.diagnose else []
+                cmd += ["--trace"] if opts.trace else []
                 run = c.run_json(cmd, timeout=minutes * 60 + opts.warmup + 600, env=env)
                 served = server.requests_served()
                 if opts.diagnose:
                     print_growth(run.get("type_counts", []))
+                for slow in run.get("slow_keys", []):
+                    print(json.dumps(slow), file=sys.stderr)
             sentry_requests = len(fakes.sentry.requests)
             statuspage_requests = fakes.statuspage.requests
             prom_note = fakes.prom_note

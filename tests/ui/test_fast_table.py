@@ -162,3 +162,75 @@ async def test_update_cell_on_a_missing_row_raises_like_datatable() -> None:
                 continue
             raise AssertionError(f"no error for {row}/{column}")
         assert table.get_cell("x", "a") == Text("x")
+
+
+class PairApp(App[None]):
+    """A FastTable and a stock DataTable side by side, fed the same updates."""
+
+    def compose(self) -> ComposeResult:
+        yield FastTable(id="fast", cursor_type="row")
+        yield DataTable(id="stock", cursor_type="row")
+
+
+def _screen_text(table: DataTable[Text]) -> list[str]:
+    return ["".join(s.text for s in table.render_line(y)) for y in range(table.size.height)]
+
+
+async def test_update_with_width_matches_datatable_and_reflows_only_when_needed() -> None:
+    """update_width=True: DataTable's column widths, but a full re-render only on change."""
+    async with PairApp().run_test(size=(100, 30)) as pilot:
+        tables: list[DataTable[Text]] = [
+            pilot.app.query_one("#fast", DataTable),
+            pilot.app.query_one("#stock", DataTable),
+        ]
+        for table in tables:
+            table.styles.height = 10
+            table.add_column("name", key="name")  # auto width
+            table.add_column("detail", key="detail")  # auto width
+            for n in range(6):
+                table.add_row(Text(f"probe-{n}"), Text("ok " + "x" * n), key=f"p{n}")
+        await pilot.pause()
+        fast = tables[0]
+        steps = [
+            ("p1", Text("ok y")),  # same width as before, not the widest: no reflow
+            ("p2", Text("ok")),  # narrower, not the widest: no reflow
+            ("p3", Text("a much longer detail")),  # wider: the column grows
+            ("p3", Text("short")),  # the widest shrinks: the column shrinks
+            ("p4", Text("two\nlines")),  # not one line: DataTable measures it
+            ("p0", Text("ok")),
+        ]
+        for row, value in steps:
+            before = fast._update_count
+            for table in tables:
+                table.update_cell(row, "detail", value, update_width=True)
+            await pilot.pause()
+            await pilot.pause()
+            assert [c.content_width for c in fast.ordered_columns] == [
+                c.content_width for c in tables[1].ordered_columns
+            ], row
+            assert _screen_text(fast) == _screen_text(tables[1]), row
+            reflowed = fast._update_count != before
+            assert reflowed == (value.plain in ("a much longer detail", "short", "two\nlines"))
+
+
+async def test_update_cell_repaints_only_its_row() -> None:
+    async with TableApp().run_test(size=(80, 12)) as pilot:
+        table = pilot.app.query_one(FastTable)
+        table.add_column("name", key="name", width=10)
+        for n in range(5):
+            table.add_row(Text(f"row{n}"), key=f"k{n}")
+        await pilot.pause()
+        regions = []
+        original = table.refresh
+
+        def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+            regions.append(args)
+            return original(*args, **kwargs)
+
+        table.refresh = spy  # type: ignore[method-assign]
+        table.update_cell("k3", "name", Text("changed"))
+        assert len(regions) == 1 and len(regions[0]) == 1  # one region, not the whole table
+        region = regions[0][0]
+        assert (region.y, region.height) == (4, 1)  # below the header, row 3
+        await pilot.pause()
+        assert "changed" in "".join(s.text for s in table.render_line(4))

@@ -39,6 +39,16 @@ from textual.widgets.data_table import CellDoesNotExist, CellType, ColumnKey, Ro
 _NO_FAST_PATH = frozenset(chr(c) for c in range(32)) | {"\x7f"}
 
 
+def _one_line_width(cell: object) -> int | None:
+    """The cell width DataTable would measure for one-line plain ``Text``, else None."""
+    if type(cell) is not Text:
+        return None
+    plain = cell.plain
+    if not _NO_FAST_PATH.isdisjoint(plain):
+        return None  # newlines, tabs, control characters: DataTable measures those
+    return cell_len(plain)
+
+
 class FastTable(DataTable[CellType]):
     """DataTable with per-row cache invalidation and a fast one-line cell renderer."""
 
@@ -66,10 +76,12 @@ class FastTable(DataTable[CellType]):
         *,
         update_width: bool = False,
     ) -> None:
-        """Set one cell; only its row is re-rendered (unless the column width may change)."""
-        if update_width:
-            super().update_cell(row_key, column_key, value, update_width=True)
-            return
+        """Set one cell; only its row is re-rendered and repainted.
+
+        With ``update_width`` the whole table is re-measured and re-rendered (DataTable's
+        path) only if the column's width would change: the new text is wider than the
+        column, or the old one was the widest and the new one is narrower.
+        """
         if isinstance(row_key, str):
             row_key = RowKey(row_key)
         if isinstance(column_key, str):
@@ -78,10 +90,27 @@ class FastTable(DataTable[CellType]):
             raise CellDoesNotExist(
                 f"No cell exists for row_key={row_key!r}, column_key={column_key!r}."
             )
+        if update_width and self._width_may_change(row_key, column_key, value):
+            super().update_cell(row_key, column_key, value, update_width=True)
+            return
         self._data[row_key][column_key] = value
-        if not self._dirty_rows:
-            self.refresh()  # one refresh per batch of updates
         self._dirty_rows.add(row_key)
+        row_index = self._row_locations.get(row_key)
+        if row_index is not None:
+            self.refresh_row(row_index)  # only that row's lines, and only if visible
+
+    def _width_may_change(self, row_key: RowKey, column_key: ColumnKey, value: object) -> bool:
+        """Whether putting ``value`` in the cell could change its column's width."""
+        column = self.columns[column_key]
+        if not column.auto_width:
+            return False  # a fixed width never follows the content
+        old = self._data[row_key].get(column_key)
+        new_width, old_width = _one_line_width(value), _one_line_width(old)
+        if new_width is None or old_width is None:
+            return True  # not plain one-line text: let DataTable measure it
+        if new_width > column.content_width:
+            return True
+        return new_width < old_width == column.content_width
 
     def _forget_dirty_rows(self) -> None:
         """Drop the cached renders of the rows changed since the last frame."""
@@ -97,7 +126,15 @@ class FastTable(DataTable[CellType]):
         renderables = self._row_renderable_cache
         for pair in [k for k in renderables.keys() if k[1] in indexes]:  # noqa: SIM118
             renderables.discard(pair)
-        self._line_cache.clear()  # keyed by y; rebuilt from the row caches, which is cheap
+        lines = self._line_cache  # keyed by y (header included, scroll applied)
+        for key in [k for k in lines.keys() if self._row_at_line(k[0]) in dirty]:  # noqa: SIM118
+            lines.discard(key)
+
+    def _row_at_line(self, y: int) -> RowKey | None:
+        try:
+            return self._get_offsets(y)[0]
+        except LookupError:
+            return None
 
     def render_lines(self, crop: Any) -> Any:
         """Invalidate the changed rows, then render as DataTable does."""

@@ -14,6 +14,7 @@ from opsconsole.core.probe_state import SEVERITY_ORDER
 from opsconsole.core.text import sanitize_terminal
 from opsconsole.engine import ProbeStatus
 from opsconsole.messages import ProbeUpdated
+from opsconsole.widgets.border import set_border_subtitle
 from opsconsole.widgets.fast_table import FastTable
 from opsconsole.widgets.sparkline import sparkline
 
@@ -94,7 +95,7 @@ class HealthPane(FastTable[Text]):
             self._cells[name] = cells
         if reorder:
             self.sort("state", "probe", key=_sort_key)
-        self.border_subtitle = self._summary()
+        set_border_subtitle(self, self._summary())
 
     def _summary(self) -> str:
         counts = dict.fromkeys(STATE_STYLE, 0)

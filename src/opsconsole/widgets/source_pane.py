@@ -15,6 +15,7 @@ from opsconsole.core.durations import format_duration
 from opsconsole.core.sources import Freshness, SourceStatus
 from opsconsole.core.text import sanitize_terminal
 from opsconsole.messages import SourceUpdated
+from opsconsole.widgets.border import set_border_subtitle
 
 
 class SourcePane(Vertical):
@@ -47,7 +48,7 @@ class SourcePane(Vertical):
     def on_mount(self) -> None:
         """Title, and a timer that notices staleness even when no poll arrives."""
         self.border_title = self.title
-        self.border_subtitle = "waiting for the first poll…"
+        set_border_subtitle(self, "waiting for the first poll…")
         self.set_interval(1.0, self._refresh_freshness)
 
     @on(SourceUpdated)
@@ -80,7 +81,7 @@ class SourcePane(Vertical):
         freshness = status.freshness(now)
         for state in Freshness:
             self.set_class(state is freshness, f"-{state.value}")
-        self.border_subtitle = self._subtitle(status, freshness, now)
+        set_border_subtitle(self, self._subtitle(status, freshness, now))
 
     def _subtitle(self, status: SourceStatus, freshness: Freshness, now: datetime) -> str:
         if status.updated_at is None:

@@ -11,6 +11,7 @@ from opsconsole.core.sla import SlaState
 from opsconsole.core.sla_view import sla_clock
 from opsconsole.core.store import TicketQuery
 from opsconsole.core.tickets import Ticket
+from opsconsole.widgets.border import set_border_subtitle
 from opsconsole.widgets.fast_table import FastTable
 from opsconsole.widgets.ticket_cells import plain, severity_cell, sla_cell
 
@@ -52,7 +53,7 @@ class TicketQueuePane(Vertical):
         """Fetch the most urgent open tickets and the counts (two small SQL queries)."""
         service = self.service
         if service is None:
-            self.border_subtitle = "tickets unavailable"
+            set_border_subtitle(self, "tickets unavailable")
             return
         rows = await service.store.list_tickets(TicketQuery(open_only=True, limit=ROWS))
         counts = await service.store.ticket_counts()
@@ -100,4 +101,4 @@ class TicketQueuePane(Vertical):
             text += f" · {risk} at risk"
         if breached:
             text += f" · {breached} breached"
-        self.border_subtitle = text + " · t: all tickets"
+        set_border_subtitle(self, text + " · t: all tickets")

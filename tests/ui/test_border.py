@@ -1,0 +1,33 @@
+"""set_border_subtitle repaints the widget only when the subtitle text changes."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+from textual.widgets import Static
+
+from opsconsole.widgets.border import set_border_subtitle
+
+
+class BorderApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield Static("body", id="pane")
+
+
+async def test_the_same_subtitle_again_does_not_repaint() -> None:
+    async with BorderApp().run_test() as pilot:
+        pane = pilot.app.query_one("#pane", Static)
+        refreshes: list[object] = []
+        original = pane.refresh
+
+        def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+            refreshes.append(args)
+            return original(*args, **kwargs)
+
+        pane.refresh = counting  # type: ignore[method-assign]
+        set_border_subtitle(pane, "3 UP")
+        set_border_subtitle(pane, "3 UP")
+        assert len(refreshes) == 1
+        set_border_subtitle(pane, "[b]2 UP[/b] 1 DOWN")  # markup is Textual's to parse
+        set_border_subtitle(pane, "[b]2 UP[/b] 1 DOWN")
+        assert len(refreshes) == 2
+        assert pane.border_subtitle == "[b]2 UP[/b] 1 DOWN"
