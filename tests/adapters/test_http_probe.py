@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -420,3 +420,34 @@ async def test_a_finished_probe_leaves_no_reference_cycles(http_server: Loopback
             gc.enable()
     # Without the fix each probe left ~37 objects in cycles (1,100 for these 30 probes).
     assert garbage < 30, f"{garbage} objects in reference cycles after 30 probes"
+
+
+# -- per-connection facts ---------------------------------------------------------------------
+
+
+async def test_peer_ip_is_read_once_per_connection(http_server: LoopbackServer) -> None:
+    """The peer IP belongs to the connection: later probes on it reuse what was read."""
+    async with ProbeRunner() as runner:
+        results = [
+            await runner.run(probe("[IP] == 127.0.0.1", url=http_server.url("/ok")))
+            for _ in range(3)
+        ]
+        assert len(runner._peers) == 1  # one connection, read once
+    assert http_server.connections == 1
+    assert [r.outcome for r in results] == [Outcome.OK] * 3
+
+
+async def test_certificate_expiry_counts_down_on_a_reused_connection(
+    tls_server: TLSServer,
+) -> None:
+    """The certificate is read once per connection; its remaining lifetime uses the clock."""
+    now = [datetime.now(UTC)]
+    p = probe("[CERTIFICATE_EXPIRATION] > 23h", url=tls_server.url("/ok"))
+    async with ProbeRunner(ssl_context=tls_server.client_context, clock=lambda: now[0]) as runner:
+        first = await runner.run(p)
+        now[0] += timedelta(hours=2)  # the 24-hour certificate now has ~22h left
+        second = await runner.run(p)
+        assert len(runner._peers) == 1
+    assert first.outcome is Outcome.OK, first.reason
+    assert second.outcome is Outcome.FAILED_CONDITIONS
+    assert "(21h59m" in second.conditions[0].resolved  # 24h - 2h, less the seconds elapsed
