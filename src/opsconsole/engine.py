@@ -20,6 +20,7 @@ from opsconsole.core.clock import Clock, system_clock
 from opsconsole.core.models import ProbeResult, ProbeState, Uptime
 from opsconsole.core.probe_state import StateTracker
 from opsconsole.core.store import Store
+from opsconsole.result_writer import ResultWriter
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,8 @@ class ProbeEngine:
         listener: Listener | None = None,
     ) -> None:
         self.config = config
+        self._store: Store | None = None
+        self._writer: ResultWriter | None = None
         self.store = store
         self.runner = runner
         self.clock = clock
@@ -92,6 +95,16 @@ class ProbeEngine:
         self._running = asyncio.Event()
         self._running.set()
         self.store_error: str | None = None
+
+    @property
+    def store(self) -> Store | None:
+        """Where results go; settable (the dashboard may open it after the first frame)."""
+        return self._store
+
+    @store.setter
+    def store(self, store: Store | None) -> None:
+        self._store = store
+        self._writer = ResultWriter(store) if store is not None else None
 
     # -- state ------------------------------------------------------------------------
 
@@ -170,9 +183,10 @@ class ProbeEngine:
         slot.result = result
         if result.latency_ms is not None:
             slot.latencies.append(result.latency_ms)
-        if self.store is not None:
+        writer = self._writer
+        if writer is not None:
             try:
-                await self.store.record_probe_result(result)
+                await writer.record(result)  # committed (batched with others) before shown
                 self.store_error = None
             except Exception as exc:
                 self._store_failed("record a probe result", exc)
@@ -203,6 +217,8 @@ class ProbeEngine:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._writer is not None:
+            await self._writer.close()
 
     def pause(self) -> None:
         """Stop starting new probe runs (runs in flight finish)."""

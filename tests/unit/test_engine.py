@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -129,6 +130,9 @@ class BrokenStore:
     async def record_probe_result(self, result: ProbeResult) -> None:
         raise OSError("disk I/O error")
 
+    async def record_probe_results(self, results: Sequence[ProbeResult]) -> None:
+        raise OSError("disk I/O error")
+
     async def latest_results(self) -> dict[str, ProbeResult]:
         raise OSError("disk I/O error")
 
@@ -181,3 +185,36 @@ async def test_maintain_prunes_by_retention(tmp_path: Path) -> None:
     await engine.maintain()
     assert await store.recent_latencies("a") == [42.0]
     await store.close()
+
+
+async def test_every_published_result_is_already_stored_and_writes_are_batched(
+    tmp_path: Path,
+) -> None:
+    """Many probes at once share store transactions; none is shown before it is committed."""
+    import contextlib
+    import sqlite3
+
+    path = tmp_path / "batch.db"
+    store = await SqliteStore.open(path)
+    names = [f"p{n}" for n in range(40)]
+    unstored: list[str] = []
+
+    def listener(status: ProbeStatus) -> None:
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            (count,) = conn.execute(
+                "SELECT count(*) FROM probe_results WHERE probe = ?", (status.name,)
+            ).fetchone()
+        if count == 0:
+            unstored.append(status.name)
+
+    engine = ProbeEngine(
+        config_with(names), store=store, runner=ScriptedRunner(), listener=listener
+    )
+    try:
+        await engine.run_once()
+        writer = engine._writer
+        assert writer is not None and 1 <= writer.batches <= 5  # not 40 transactions
+    finally:
+        await engine.stop()
+        await store.close()
+    assert unstored == []

@@ -458,29 +458,34 @@ class SqliteStore:
     # -- Store protocol ----------------------------------------------------------------
 
     async def record_probe_result(self, result: ProbeResult) -> None:
-        """Insert ``result`` and upsert its hourly rollup in one transaction.
+        """Insert ``result`` and upsert its hourly rollup in one transaction."""
+        await self.record_probe_results((result,))
 
-        The rollup counts the result as ok when its outcome is OK or it is only degraded
+    async def record_probe_results(self, results: Sequence[ProbeResult]) -> None:
+        """Insert ``results`` and upsert their hourly rollups, all in one transaction.
+
+        The rollup counts a result as ok when its outcome is OK or it is only degraded
         (latency conditions failed): a slow-but-up service is up for uptime purposes.
         """
-        ts = _epoch(result.timestamp)
-        hour = int(ts // HOUR_SECONDS) * HOUR_SECONDS
-        conditions = json.dumps(
-            [
-                {
-                    "condition": c.condition,
-                    "ok": c.ok,
-                    "resolved": c.resolved,
-                    "latency_only": c.latency_only,
-                }
-                for c in result.conditions
-            ]
-        )
-        up = 1 if (result.ok or result.degraded) else 0
-        latency = result.latency_ms
-        async with self._write() as db:
-            await db.execute(
-                f"INSERT INTO probe_results ({_RESULT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        if not results:
+            return
+        rows = []
+        rollups = []
+        for result in results:
+            ts = _epoch(result.timestamp)
+            conditions = json.dumps(
+                [
+                    {
+                        "condition": c.condition,
+                        "ok": c.ok,
+                        "resolved": c.resolved,
+                        "latency_only": c.latency_only,
+                    }
+                    for c in result.conditions
+                ]
+            )
+            latency = result.latency_ms
+            rows.append(
                 (
                     result.probe,
                     ts,
@@ -490,10 +495,25 @@ class SqliteStore:
                     latency,
                     result.error,
                     conditions,
-                ),
+                )
+            )
+            rollups.append(
+                (
+                    result.probe,
+                    int(ts // HOUR_SECONDS) * HOUR_SECONDS,
+                    1 if (result.ok or result.degraded) else 0,
+                    latency or 0.0,
+                    latency,
+                    0 if latency is None else 1,
+                )
+            )
+        async with self._write() as db:
+            await db.executemany(
+                f"INSERT INTO probe_results ({_RESULT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
             )
             # Two-argument max() is NULL if either side is; coalesce keeps the known one.
-            await db.execute(
+            await db.executemany(
                 """
                 INSERT INTO probe_rollups
                     (probe, hour, total, ok, latency_sum, latency_max, latency_count)
@@ -508,14 +528,7 @@ class SqliteStore:
                     ),
                     latency_count = latency_count + excluded.latency_count
                 """,
-                (
-                    result.probe,
-                    hour,
-                    up,
-                    latency or 0.0,
-                    latency,
-                    0 if latency is None else 1,
-                ),
+                rollups,
             )
 
     async def latest_results(self) -> dict[str, ProbeResult]:

@@ -6,7 +6,7 @@ PostgreSQL one can slot in later without touching ui or core.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from typing import Literal, Protocol
@@ -48,6 +48,9 @@ class Store(Protocol):
 
     async def record_probe_result(self, result: ProbeResult) -> None:
         """Persist one probe result and update its hourly rollup."""
+
+    async def record_probe_results(self, results: Sequence[ProbeResult]) -> None:
+        """Persist several probe results and their rollups in one transaction."""
 
     async def latest_results(self) -> dict[str, ProbeResult]:
         """Return the most recent result of every probe, keyed by probe name."""
