@@ -200,6 +200,7 @@ def child_app(
     check: list[Any] = [lambda before: False]
     probe = Probe(app, lambda before: check[0](before))
     out: dict[str, Any] = {"samples": []}
+    snapshots: list[Any] = []  # --diagnose with PYTHONTRACEMALLOC set
 
     def health_cursor() -> int:
         return app.query_one(HealthPane).cursor_row
@@ -280,6 +281,17 @@ def child_app(
 
                 counts = collections.Counter(type(o).__qualname__ for o in gc.get_objects())
                 out.setdefault("type_counts", []).append((row["t_s"], dict(counts)))
+                import tracemalloc
+
+                if tracemalloc.is_tracing():  # PYTHONTRACEMALLOC=N: where the bytes grew
+                    snap = tracemalloc.take_snapshot()
+                    snapshots.append(snap)
+                    if len(snapshots) >= 3:
+                        stats = snap.compare_to(snapshots[1], "lineno")
+                        out["malloc_growth"] = [
+                            (str(stat.traceback[0]), stat.size_diff, stat.count_diff)
+                            for stat in stats[:25]
+                        ]
             window.update(t=now, cpu=time.process_time(), completed=completed[0])
             window.update(frames=probe.frames, keys=[], missed=0, tickets_keys=[], open=None)
             return row
@@ -499,6 +511,10 @@ def main() -> None:
                 served = server.requests_served()
                 if opts.diagnose:
                     print_growth(run.get("type_counts", []))
+                    for where, size, count in run.get("malloc_growth", []):
+                        print(
+                            f"{size / 1024:+9.1f} KiB {count:+7d} blocks  {where}", file=sys.stderr
+                        )
                 for slow in run.get("slow_keys", []):
                     print(json.dumps(slow), file=sys.stderr)
             sentry_requests = len(fakes.sentry.requests)
