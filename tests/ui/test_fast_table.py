@@ -234,3 +234,35 @@ async def test_update_cell_repaints_only_its_row() -> None:
         assert (region.y, region.height) == (4, 1)  # below the header, row 3
         await pilot.pause()
         assert "changed" in "".join(s.text for s in table.render_line(4))
+
+
+async def test_update_cell_repaint_follows_the_scroll_and_skips_rows_off_screen() -> None:
+    async with TableApp().run_test(size=(60, 12)) as pilot:
+        table = pilot.app.query_one(FastTable)
+        table.add_column("name", key="name", width=10)
+        for n in range(60):
+            table.add_row(Text(f"row{n}"), key=f"k{n}")
+        await pilot.pause()
+        table.scroll_to(y=20, animate=False)
+        await pilot.pause()
+        regions = []
+        original = table.refresh
+
+        def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+            regions.append(args)
+            return original(*args, **kwargs)
+
+        table.refresh = spy  # type: ignore[method-assign]
+        table.update_cell("k5", "name", Text("offscreen"))
+        assert regions == []  # above the window: nothing to repaint now
+        table.update_cell("k25", "name", Text("on screen"))
+        table.update_cell("k25", "name", Text("again"))  # already scheduled
+        assert len(regions) == 1
+        (region,) = regions[0]
+        assert (region.y, region.height) == (25 + 1 - 20, 1)  # header line, scrolled by 20
+        await pilot.pause()
+        line = "".join(s.text for s in table.render_line(region.y))
+        assert "again" in line
+        table.scroll_to(y=0, animate=False)
+        await pilot.pause()
+        assert "offscreen" in "".join(s.text for s in table.render_line(6))
