@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["compile_patterns"]
+__all__ = ["LazyPatterns", "compile_patterns"]
 
 
 def compile_patterns(patterns: Iterable[str]) -> tuple[re.Pattern[str], ...]:
@@ -21,3 +21,18 @@ def compile_patterns(patterns: Iterable[str]) -> tuple[re.Pattern[str], ...]:
         except re.error as exc:
             raise ValueError(f"invalid regex {pattern!r}: {exc}") from None
     return tuple(compiled)
+
+
+class LazyPatterns:
+    """Mixin for a frozen slots dataclass with ``patterns`` and a ``_compiled`` field."""
+
+    __slots__ = ()
+    patterns: tuple[str, ...]
+    _compiled: tuple[re.Pattern[str], ...] | None
+
+    @property
+    def compiled(self) -> tuple[re.Pattern[str], ...]:
+        """The patterns, compiled case-insensitively (built-ins on first use)."""
+        if self._compiled is None:
+            object.__setattr__(self, "_compiled", compile_patterns(self.patterns))
+        return self._compiled  # type: ignore[return-value]

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from opsconsole.core.regex import compile_patterns
+from opsconsole.core.regex import LazyPatterns, compile_patterns
 
 __all__ = [
     "DEFAULT_RUNBOOKS",
@@ -41,7 +41,7 @@ class RunbookStep:
 
 
 @dataclass(frozen=True)
-class Runbook:
+class Runbook(LazyPatterns):
     """A runbook for one common issue.
 
     Attributes:
@@ -77,13 +77,6 @@ class Runbook:
             raise ValueError(f"runbook {self.key!r} needs at least one pattern")
         if not self.trusted:
             object.__setattr__(self, "_compiled", compile_patterns(self.patterns))
-
-    @property
-    def compiled(self) -> tuple[re.Pattern[str], ...]:
-        """The patterns, compiled case-insensitively (built-ins on first use)."""
-        if self._compiled is None:
-            object.__setattr__(self, "_compiled", compile_patterns(self.patterns))
-        return self._compiled  # type: ignore[return-value]
 
     @property
     def steps(self) -> tuple[RunbookStep, ...]:

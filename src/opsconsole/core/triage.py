@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
-from opsconsole.core.regex import compile_patterns
+from opsconsole.core.regex import LazyPatterns, compile_patterns
 from opsconsole.core.tickets import Category, Severity
 
 __all__ = [
@@ -55,7 +55,7 @@ Field = Literal["subject", "body", "any"]
 
 
 @dataclass(frozen=True)
-class TriageRule:
+class TriageRule(LazyPatterns):
     """One triage rule.
 
     Attributes:
@@ -87,13 +87,6 @@ class TriageRule:
             raise ValueError(f"rule {self.name!r} sets neither a category nor a severity")
         if not self.trusted:
             object.__setattr__(self, "_compiled", compile_patterns(self.patterns))
-
-    @property
-    def compiled(self) -> tuple[re.Pattern[str], ...]:
-        """The patterns, compiled case-insensitively (built-ins on first use)."""
-        if self._compiled is None:
-            object.__setattr__(self, "_compiled", compile_patterns(self.patterns))
-        return self._compiled  # type: ignore[return-value]
 
     def matches(self, subject: str, body: str) -> bool:
         """Whether any pattern is found in the rule's field."""
