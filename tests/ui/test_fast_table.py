@@ -213,6 +213,19 @@ async def test_update_with_width_matches_datatable_and_reflows_only_when_needed(
             assert reflowed == (value.plain in ("a much longer detail", "short", "two\nlines"))
 
 
+def record_refreshes(table: FastTable[Text]) -> list[tuple[object, ...]]:
+    """Record the arguments of every ``table.refresh`` call (the regions it repaints)."""
+    calls: list[tuple[object, ...]] = []
+    original = table.refresh
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    table.refresh = spy  # type: ignore[method-assign]
+    return calls
+
+
 async def test_update_cell_repaints_only_its_row() -> None:
     async with TableApp().run_test(size=(80, 12)) as pilot:
         table = pilot.app.query_one(FastTable)
@@ -220,14 +233,7 @@ async def test_update_cell_repaints_only_its_row() -> None:
         for n in range(5):
             table.add_row(Text(f"row{n}"), key=f"k{n}")
         await pilot.pause()
-        regions = []
-        original = table.refresh
-
-        def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
-            regions.append(args)
-            return original(*args, **kwargs)
-
-        table.refresh = spy  # type: ignore[method-assign]
+        regions = record_refreshes(table)
         table.update_cell("k3", "name", Text("changed"))
         assert len(regions) == 1 and len(regions[0]) == 1  # one region, not the whole table
         region = regions[0][0]
@@ -245,14 +251,7 @@ async def test_update_cell_repaint_follows_the_scroll_and_skips_rows_off_screen(
         await pilot.pause()
         table.scroll_to(y=20, animate=False)
         await pilot.pause()
-        regions = []
-        original = table.refresh
-
-        def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
-            regions.append(args)
-            return original(*args, **kwargs)
-
-        table.refresh = spy  # type: ignore[method-assign]
+        regions = record_refreshes(table)
         table.update_cell("k5", "name", Text("offscreen"))
         assert regions == []  # above the window: nothing to repaint now
         table.update_cell("k25", "name", Text("on screen"))
