@@ -120,6 +120,11 @@ class Tracer:
                 callback = handle._callback
                 owner = getattr(callback, "__self__", None)
                 name = repr(owner.get_coro()) if isinstance(owner, asyncio.Task) else repr(callback)
+                if isinstance(owner, asyncio.Task):
+                    frame = getattr(owner.get_coro(), "cr_frame", None)
+                    pump = frame.f_locals.get("self") if frame is not None else None
+                    target = getattr(pump, "_callback", None) or pump
+                    name = f"{type(pump).__name__}: {getattr(target, '__qualname__', target)!r}"
                 callbacks.append((start, end, name[:160]))
 
         asyncio.events.Handle._run = timed_run  # type: ignore[method-assign]

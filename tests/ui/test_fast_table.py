@@ -265,3 +265,28 @@ async def test_update_cell_repaint_follows_the_scroll_and_skips_rows_off_screen(
         table.scroll_to(y=0, animate=False)
         await pilot.pause()
         assert "offscreen" in "".join(s.text for s in table.render_line(6))
+
+
+async def test_batched_updates_repaint_the_visible_rows_once_as_runs_of_lines() -> None:
+    async with TableApp().run_test(size=(60, 12)) as pilot:
+        table = pilot.app.query_one(FastTable)
+        table.add_column("name", key="name", width=10)
+        for n in range(60):
+            table.add_row(Text(f"row{n}"), key=f"k{n}")
+        await pilot.pause()
+        table.scroll_to(y=20, animate=False)
+        await pilot.pause()
+        regions = record_refreshes(table)
+        with table.batch_repaint():
+            for n in (2, 21, 22, 23, 27, 29, 28, 55):  # 2 and 55 are off screen
+                table.update_cell(f"k{n}", "name", Text(f"new{n}"))
+            assert regions == []  # nothing until the batch ends
+        # Rows 21-23 and 27-29 (lines 22-24 and 28-30, scrolled by 20): two regions.
+        spans = sorted((r.y, r.height) for (r,) in regions)
+        assert spans == [(2, 3), (8, 3)]
+        await pilot.pause()
+        for n in (21, 22, 23, 27, 28, 29):
+            assert f"new{n}" in "".join(s.text for s in table.render_line(n + 1 - 20))
+        table.scroll_to(y=0, animate=False)
+        await pilot.pause()
+        assert "new2" in "".join(s.text for s in table.render_line(3))

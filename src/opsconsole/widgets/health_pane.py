@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta, tzinfo
+from itertools import islice
 
 from rich.text import Text
 from textual import on
@@ -30,12 +31,18 @@ WIDTHS = {"state": 10, "latency": 7, "checked": 8, "uptime": 7, "trend": 20}
 _ORDER = {label: state for state, (label, _style) in STATE_STYLE.items()}
 
 
+Cell = tuple[str, str]  # (text, style): compared before any Text is built
+FLUSH_CHUNK = 100  # rows applied per loop turn; the rest follow CHUNK_PAUSE later
+CHUNK_PAUSE = 0.01  # seconds: room for a keypress and a frame between two chunks
+
+
 class HealthPane(FastTable[Text]):
     """Probe health table.
 
     Updates arrive as :class:`ProbeUpdated` messages; they are buffered and applied at
     most once a second, changing only the cells that changed (a poll of 500 probes is
-    not 500 repaints).
+    not 500 repaints). A timer flush applies at most ``FLUSH_CHUNK`` rows at a time and
+    the rest a moment later, so a keypress never waits behind a 500-row flush.
     """
 
     BINDINGS = [
@@ -56,14 +63,16 @@ class HealthPane(FastTable[Text]):
         self.uptime_target = uptime_target
         self.flush_every = flush_every
         self._pending: dict[str, ProbeStatus] = {}
-        self._cells: dict[str, tuple[Text, ...]] = {}
+        self._cells: dict[str, tuple[Cell, ...]] = {}
+        self._clean: dict[str, str] = {}  # names and targets, sanitized once
+        self._chunk_scheduled = False
 
     def on_mount(self) -> None:
         """Create the columns and the flush timer."""
         for key, label in zip(COLUMNS, LABELS, strict=True):
             self.add_column(label, key=key, width=WIDTHS.get(key))
         self.border_title = "Health"
-        self.set_interval(self.flush_every, self.flush)
+        self.set_interval(self.flush_every, self._flush_chunk)
 
     @on(ProbeUpdated)
     def _queue(self, message: ProbeUpdated) -> None:
@@ -75,24 +84,41 @@ class HealthPane(FastTable[Text]):
             self._pending[status.name] = status
         self.flush()
 
-    def flush(self) -> None:
-        """Apply buffered updates: update changed cells, add new rows, re-sort once."""
+    def _flush_chunk(self) -> None:
+        """The timer's flush: ``FLUSH_CHUNK`` rows now, the next chunk a moment later."""
+        self._chunk_scheduled = False
+        self.flush(FLUSH_CHUNK)
+        if self._pending and not self._chunk_scheduled:
+            self._chunk_scheduled = True
+            self.set_timer(CHUNK_PAUSE, self._flush_chunk)
+
+    def flush(self, limit: int | None = None) -> None:
+        """Apply buffered updates (all, or the oldest ``limit``): update changed cells,
+        add new rows, re-sort once."""
         if not self._pending:
             return
-        pending, self._pending = self._pending, {}
+        if limit is None or len(self._pending) <= limit:
+            pending, self._pending = self._pending, {}
+        else:
+            names = list(islice(self._pending, limit))
+            pending = {name: self._pending.pop(name) for name in names}
         reorder = False
-        for name, status in pending.items():
-            cells = self._render_row(status)
-            old = self._cells.get(name)
-            if old is None:
-                self.add_row(*cells, key=name)
-                reorder = True
-            else:
-                for key, before, after in zip(COLUMNS, old, cells, strict=True):
-                    if before != after:
-                        self.update_cell(name, key, after, update_width=key not in WIDTHS)
-                        reorder = reorder or key == "state"
-            self._cells[name] = cells
+        with self.batch_repaint():
+            for name, status in pending.items():
+                cells = self._row_cells(status)
+                old = self._cells.get(name)
+                if old is None:
+                    self.add_row(*(Text(text, style=style) for text, style in cells), key=name)
+                    reorder = True
+                else:
+                    for key, before, after in zip(COLUMNS, old, cells, strict=True):
+                        if before != after:
+                            text, style = after
+                            self.update_cell(
+                                name, key, Text(text, style=style), update_width=key not in WIDTHS
+                            )
+                            reorder = reorder or key == "state"
+                self._cells[name] = cells
         if reorder:
             self.sort("state", "probe", key=_sort_key)
         set_border_subtitle(self, self._summary())
@@ -100,34 +126,43 @@ class HealthPane(FastTable[Text]):
     def _summary(self) -> str:
         counts = dict.fromkeys(STATE_STYLE, 0)
         for cells in self._cells.values():
-            counts[_ORDER[cells[0].plain]] += 1
+            counts[_ORDER[cells[0][0]]] += 1
         return "  ".join(f"{counts[s]} {s.value}" for s in STATE_STYLE if counts[s])
 
-    def _render_row(self, status: ProbeStatus) -> tuple[Text, ...]:
-        label, style = STATE_STYLE[status.state]
+    def _sanitized(self, text: str, limit: int) -> str:
+        clean = self._clean.get(text)
+        if clean is None:
+            if len(self._clean) > 4 * len(self._cells) + 100:
+                self._clean.clear()  # renamed probes: keep the cache to the current ones
+            clean = self._clean[text] = sanitize_terminal(text, single_line=True, limit=limit)
+        return clean
+
+    def _row_cells(self, status: ProbeStatus) -> tuple[Cell, ...]:
+        """Each cell's text and style; Text objects are built only for cells that changed."""
+        state = STATE_STYLE[status.state]
         result = status.result
-        latency = Text("—", style="dim")
-        checked = Text("never", style="dim")
-        detail = Text(sanitize_terminal(status.target, single_line=True, limit=60), style="dim")
+        latency: Cell = ("—", "dim")
+        checked: Cell = ("never", "dim")
+        detail: Cell = (self._sanitized(status.target, 60), "dim")
         if result is not None:
             if result.latency_ms is not None:
-                latency = Text(format_duration_ms(result.latency_ms))
-            checked = Text(result.timestamp.astimezone(self.timezone).strftime("%H:%M:%S"))
+                latency = (format_duration_ms(result.latency_ms), "")
+            checked = (result.timestamp.astimezone(self.timezone).strftime("%H:%M:%S"), "")
             if not result.ok:
                 reason = sanitize_terminal(result.reason, single_line=True, limit=120)
-                detail = Text(reason, style="yellow" if result.degraded else "red")
-        uptime = Text("—", style="dim")
+                detail = (reason, "yellow" if result.degraded else "red")
+        uptime: Cell = ("—", "dim")
         if status.uptime is not None and status.uptime.day is not None:
             pct = status.uptime.day
-            uptime = Text(f"{pct:.2f}%", style="green" if pct >= self.uptime_target else "red")
+            uptime = (f"{pct:.2f}%", "green" if pct >= self.uptime_target else "red")
         return (
-            Text(label, style=style),
-            Text(sanitize_terminal(status.name, single_line=True, limit=40)),
+            state,
+            (self._sanitized(status.name, 40), ""),
             latency,
             checked,
             uptime,
             detail,
-            Text(sparkline(status.latencies), style="cyan"),
+            (sparkline(status.latencies), "cyan"),
         )
 
 
