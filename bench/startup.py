@@ -102,6 +102,9 @@ def child_bare() -> None:
 
 def child_dashboard(config_path: str, db_path: str) -> None:
     marks: dict[str, float] = {"start": time.time()}
+    import gc
+
+    gc.disable()  # as the ``opsconsole`` entry point does (opsconsole/__main__.py)
     import logging
 
     from opsconsole.adapters.http_probe import ProbeRunner

@@ -339,11 +339,14 @@ class OpsConsoleApp(TelemetryAppMixin, ShiftActions, IncidentActions):
         The freeze and the thresholds are undone at unmount; the timer ends with the app.
         """
         if not self._heap_frozen:
+            if not gc.isenabled():  # start-up ran with collections paused (opsconsole.__main__)
+                gc.collect()  # its garbage goes now, not into the frozen heap
             gc.freeze()
             self._gc_threshold = gc.get_threshold()
             _young, middle, _old = self._gc_threshold
             gc.set_threshold(GC_YOUNG_THRESHOLD, middle, GC_OLD_THRESHOLD)
             self._heap_frozen = True
+            gc.enable()
             self.set_interval(GC_FULL_EVERY, self.collect_garbage)
 
     def collect_garbage(self) -> None:

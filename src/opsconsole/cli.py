@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -112,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``opsconsole`` script."""
     args = build_parser().parse_args(argv)
+    if args.command not in (None, "run", "demo"):
+        gc.enable()  # paused for the console's start-up only (see opsconsole.__main__)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO line carries full URLs
     try:
         if args.command == "check":

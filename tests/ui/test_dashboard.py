@@ -222,6 +222,62 @@ async def test_startup_heap_is_frozen_after_the_first_frame_and_released_at_exit
     assert gc.get_threshold() == before
 
 
+async def test_start_up_garbage_is_collected_and_the_collector_restarted_after_the_first_frame(
+    tmp_path: Path,
+) -> None:
+    """``opsconsole`` starts with the collector paused; the first frame switches it back on,
+    after freeing what start-up left as cyclic garbage (it must not be frozen forever)."""
+    import gc
+    import weakref
+
+    class Node:
+        def __init__(self) -> None:
+            self.me = self
+
+    app = build(tmp_path, ScriptedRunner())
+    gc.disable()  # as opsconsole.__main__.main does
+    try:
+        cycle = Node()
+        alive = weakref.ref(cycle)
+        del cycle
+        async with app.run_test(size=(120, 30)) as pilot:
+            await pilot.pause()
+            assert gc.isenabled()
+            assert alive() is None  # collected before the freeze, not frozen
+            assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.enable()
+
+
+def test_the_command_line_pauses_the_collector_only_for_the_console(tmp_path: Path) -> None:
+    """The ``opsconsole`` entry point pauses the collector; commands other than the console
+    (which restarts it after its first frame) switch it back on at once."""
+    import gc
+    from unittest import mock
+
+    from opsconsole import __main__ as entry
+
+    seen: list[bool] = []
+
+    def fake_cli_main() -> int:
+        seen.append(gc.isenabled())
+        return 0
+
+    try:
+        with mock.patch("opsconsole.cli.main", fake_cli_main):
+            assert entry.main() == 0
+        assert seen == [False]
+        gc.disable()
+        config = tmp_path / "checks.yaml"
+        config.write_text("probes: []\n")
+        from opsconsole.cli import main
+
+        assert main(["config", "validate", "--config", str(config)]) == 0
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+
+
 async def test_the_periodic_full_collection_frees_reference_cycles(tmp_path: Path) -> None:
     """Closed screens are cycles of widgets: the app's own full collection frees them."""
     import gc

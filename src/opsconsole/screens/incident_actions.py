@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 
@@ -20,14 +20,13 @@ from opsconsole.core.models import ProbeState
 from opsconsole.core.redact import redact_text
 from opsconsole.core.sources import AlertsSnapshot, MetricsSnapshot, SentrySnapshot
 from opsconsole.core.text import sanitize_terminal
-from opsconsole.screens.incident_dialogs import (
-    Declaration,
-    DeclareScreen,
-    ResolveScreen,
-    UpdateChoice,
-    UpdatePromptScreen,
-)
-from opsconsole.screens.ticket_dialogs import ComposeResultData, EditorScreen, PickScreen
+
+if TYPE_CHECKING:
+    from opsconsole.screens.incident_dialogs import Declaration, UpdateChoice
+    from opsconsole.screens.ticket_dialogs import ComposeResultData
+
+# The dialogs (TextArea and its document machinery, ~11 ms to import) are imported where
+# they open, not before the dashboard's first frame.
 
 log = logging.getLogger(__name__)
 SENTRY_SPIKE = 5  # new issues in 24 h between two polls that count as a spike
@@ -239,6 +238,8 @@ class IncidentActions(App[None]):
 
     def action_incident_declare(self) -> None:
         """Declare an incident (I)."""
+        from opsconsole.screens.incident_dialogs import DeclareScreen
+
         if self.incident_service is None:
             self.notify("Incidents need the history database", severity="warning")
             return
@@ -283,13 +284,13 @@ class IncidentActions(App[None]):
 
     def action_incident_update(self) -> None:
         """Open the update prompt (u, and automatically when an update is due)."""
-        from opsconsole.screens.incident_dialogs import UpdatePromptScreen as Prompt
+        from opsconsole.screens.incident_dialogs import UpdatePromptScreen
 
         incident, service = self.incident, self.incident_service
         if incident is None or service is None:
             self.notify("No active incident", severity="warning")
             return
-        if isinstance(self.screen, Prompt):
+        if isinstance(self.screen, UpdatePromptScreen):
             return
         label = None
         settings = self.config.incident
@@ -326,6 +327,8 @@ class IncidentActions(App[None]):
 
     def action_incident_note(self) -> None:
         """Add a timeline note (n on the incident screen)."""
+        from opsconsole.screens.ticket_dialogs import EditorScreen
+
         if self.incident is None:
             self.notify("No active incident", severity="warning")
             return
@@ -341,6 +344,8 @@ class IncidentActions(App[None]):
 
     def action_incident_status(self) -> None:
         """Change the status (s on the incident screen)."""
+        from opsconsole.screens.ticket_dialogs import PickScreen
+
         if self.incident is None:
             self.notify("No active incident", severity="warning")
             return
@@ -365,6 +370,8 @@ class IncidentActions(App[None]):
     def action_incident_resolve(self) -> None:
         """Resolve: the all-clear and the post-incident review (R on the incident screen)."""
         from dataclasses import replace
+
+        from opsconsole.screens.incident_dialogs import ResolveScreen
 
         incident, service = self.incident, self.incident_service
         if incident is None or service is None:

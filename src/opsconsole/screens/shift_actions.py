@@ -7,7 +7,7 @@ import logging
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.binding import Binding
@@ -18,8 +18,10 @@ from textual.widgets import Static
 
 from opsconsole.core.checklists import Facts
 from opsconsole.core.sources import AlertsSnapshot
-from opsconsole.screens.ticket_dialogs import ComposeResultData, EditorScreen
 from opsconsole.widgets.key_footer import KeyFooter
+
+if TYPE_CHECKING:
+    from opsconsole.screens.ticket_dialogs import ComposeResultData
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +144,8 @@ class ShiftActions(App[None]):
         text = await make_handover(
             store=self.store, config=self.config, now=self.clock(), probes=probes, alerts=alerts
         )
+        from opsconsole.screens.ticket_dialogs import EditorScreen
+
         editor = EditorScreen(
             "Shift handover (Slack-ready Markdown)",
             drafts={"handover": ("", text)},
