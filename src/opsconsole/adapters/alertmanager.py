@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 
 from opsconsole import __version__
+from opsconsole.adapters.http_body import MIB, read_capped
 from opsconsole.adapters.prometheus import PrometheusSource, connect_failure, one_line
 from opsconsole.config.sources import AlertmanagerConfig
 from opsconsole.core.clock import Clock, system_clock
@@ -51,6 +52,8 @@ SEVERITY_ORDER: dict[str, int] = {
 """Sort rank of a ``severity`` label (lower first); unknown severities rank 3."""
 
 _UNKNOWN_SEVERITY_RANK = 3
+MAX_BODY_BYTES = 8 * MIB
+"""Larger /api/v2/alerts answers are refused, not read (an alert is about 1 KiB of JSON)."""
 _PARAMS = {"active": "true", "silenced": "true", "inhibited": "true", "unprocessed": "true"}
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 _USER_AGENT = f"opsconsole/{__version__} (alerts)"
@@ -134,8 +137,8 @@ class AlertmanagerSource:
     async def _firing(self) -> tuple[Alert, ...]:
         try:
             async with asyncio.timeout(self._config.timeout.total_seconds()):
-                response = await self._client.get("/api/v2/alerts", params=_PARAMS)
-                body = await response.aread()
+                async with self._client.stream("GET", "/api/v2/alerts", params=_PARAMS) as response:
+                    body = await read_capped(response, MAX_BODY_BYTES)
         except (TimeoutError, httpx.TimeoutException):
             raise SourceError(
                 f"Alertmanager did not answer within {format_duration(self._config.timeout)}"
@@ -151,10 +154,14 @@ class AlertmanagerSource:
         except httpx.TransportError as exc:
             raise SourceError(f"request to Alertmanager failed ({type(exc).__name__})") from None
         if response.status_code != 200:
-            raise SourceError(self._http_error(response.status_code, body))
+            raise SourceError(self._http_error(response.status_code, body or b""))
+        if body is None:
+            raise SourceError(
+                f"Alertmanager's answer is larger than {MAX_BODY_BYTES // MIB} MiB; not read"
+            )
         try:
-            payload = response.json()
-        except ValueError:
+            payload = json.loads(body)
+        except (ValueError, RecursionError):
             payload = None
         if not isinstance(payload, list):
             kind = response.headers.get("content-type", "no content type").split(";")[0]

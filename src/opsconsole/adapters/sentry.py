@@ -61,12 +61,13 @@ from urllib.parse import quote
 import httpx
 
 from opsconsole import __version__
+from opsconsole.adapters.http_body import MIB, read_capped
 from opsconsole.config.sources import SentryConfig
 from opsconsole.core.clock import Clock, system_clock
 from opsconsole.core.durations import format_duration
 from opsconsole.core.sources import SentryIssue, SentryProjectCounts, SentrySnapshot, SourceError
 
-__all__ = ["MAX_PAGES", "MAX_RETRIES", "PAGE_LIMIT", "SentrySource"]
+__all__ = ["MAX_BODY_BYTES", "MAX_PAGES", "MAX_RETRIES", "PAGE_LIMIT", "SentrySource"]
 
 PAGE_LIMIT = 100
 """Rows asked for per page when walking (Sentry's maximum)."""
@@ -76,6 +77,9 @@ MAX_PAGES = 50
 
 MAX_RETRIES = 3
 """The most 429 retries within one poll."""
+
+MAX_BODY_BYTES = 4 * MIB
+"""Larger answers are refused, not read (a page of 100 issues is a few hundred KiB)."""
 
 COUNT_WINDOW = "90d"
 TOP_SORT = "date"
@@ -312,22 +316,28 @@ class SentrySource:
     async def _get_once(
         self, path: str, params: list[tuple[str, str]], *, link: bool
     ) -> tuple[list[dict[str, Any]], httpx.Headers]:
-        response = await self._client.get(path, params=tuple(params))
+        async with self._client.stream("GET", path, params=tuple(params)) as response:
+            capped = await read_capped(response, MAX_BODY_BYTES)
+        content = capped or b""
         headers = response.headers
         remaining = headers.get("X-Sentry-Rate-Limit-Remaining", "")
         if remaining.strip().isdigit():
             self._rate_remaining = int(remaining)
         status = response.status_code
         if status == 429:
-            raise _RateLimited(self._retry_wait(headers), _detail(response) or "rate limited")
+            raise _RateLimited(self._retry_wait(headers), _detail(content) or "rate limited")
         if status != 200:
             if status == 404:  # a renamed or deleted project: resolve slugs again next time
                 self._ids = None
-            raise SourceError(self._http_reason(response))
+            raise SourceError(self._http_reason(status, headers, content))
+        if capped is None:
+            raise SourceError(
+                f"Sentry's answer is larger than {MAX_BODY_BYTES // MIB} MiB; not read"
+            )
         try:
-            body = json.loads(response.content)
-        except ValueError:
-            if _is_html(response):
+            body = json.loads(content)
+        except (ValueError, RecursionError):
+            if _is_html(headers, content):
                 raise SourceError(
                     "Sentry returned an HTML page, not JSON (check base_url)"
                 ) from None
@@ -358,9 +368,8 @@ class SentrySource:
         except ValueError:
             return 1.0
 
-    def _http_reason(self, response: httpx.Response) -> str:
-        status = response.status_code
-        detail = _detail(response)
+    def _http_reason(self, status: int, headers: httpx.Headers, content: bytes) -> str:
+        detail = _detail(content)
         org = _clean(self._config.org)
         if status == 401:
             reason = "401 Unauthorized: the Sentry token is invalid or expired"
@@ -373,11 +382,11 @@ class SentrySource:
         elif status == 400:
             reason = "400 Bad Request"
         elif 300 <= status < 400:
-            target = _origin(response.headers.get("Location", ""))
+            target = _origin(headers.get("Location", ""))
             where = f" to {target}" if target else ""
             return f"Sentry redirected{where} (check base_url)"
-        elif _is_html(response) or detail is None:
-            kind = "HTML error page" if _is_html(response) else "no details"
+        elif _is_html(headers, content) or detail is None:
+            kind = "HTML error page" if _is_html(headers, content) else "no details"
             return f"Sentry returned {status} ({kind})"
         else:
             reason = f"Sentry returned {status}"
@@ -459,11 +468,11 @@ def _clean(text: str, limit: int = _MAX_DETAIL) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _detail(response: httpx.Response) -> str | None:
+def _detail(content: bytes) -> str | None:
     """Sentry's ``{"detail": "..."}`` text, if the body has one."""
     try:
-        body = json.loads(response.content)
-    except ValueError:
+        body = json.loads(content)
+    except (ValueError, RecursionError):
         return None
     if isinstance(body, dict) and isinstance(body.get("detail"), str | dict):
         detail = body["detail"]
@@ -473,10 +482,10 @@ def _detail(response: httpx.Response) -> str | None:
     return None
 
 
-def _is_html(response: httpx.Response) -> bool:
-    if "html" in response.headers.get("Content-Type", "").lower():
+def _is_html(headers: httpx.Headers, content: bytes) -> bool:
+    if "html" in headers.get("Content-Type", "").lower():
         return True
-    return response.content.lstrip()[:15].lower().startswith((b"<!doctype", b"<html"))
+    return content.lstrip()[:15].lower().startswith((b"<!doctype", b"<html"))
 
 
 def _origin(url: str) -> str:

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from opsconsole import __version__
+from opsconsole.adapters.http_body import MIB, read_capped
 from opsconsole.config.sources import MIN_STATUSPAGE_INTERVAL, StatuspageConfig
 from opsconsole.core.clock import Clock, system_clock
 from opsconsole.core.durations import format_duration
@@ -43,7 +44,7 @@ from opsconsole.core.sources import (
 __all__ = ["MAX_BODY_BYTES", "SUMMARY_PATH", "StatuspageSource", "parse_summary"]
 
 SUMMARY_PATH = "/api/v2/summary.json"
-MAX_BODY_BYTES = 4 * 1_048_576
+MAX_BODY_BYTES = 4 * MIB
 """Larger summary.json bodies are refused (big public pages are a few hundred KiB)."""
 
 MIN_FETCH_GAP = MIN_STATUSPAGE_INTERVAL
@@ -184,14 +185,10 @@ def _retry_after(value: str | None) -> float | None:
 
 
 async def _read_capped(response: httpx.Response) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise SourceError(f"summary.json is larger than {MAX_BODY_BYTES // 1_048_576} MiB")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    body = await read_capped(response, MAX_BODY_BYTES)
+    if body is None:
+        raise SourceError(f"summary.json is larger than {MAX_BODY_BYTES // MIB} MiB")
+    return body
 
 
 def _connect_reason(exc: httpx.ConnectError, url: str) -> str:
