@@ -31,3 +31,30 @@ async def test_the_same_subtitle_again_does_not_repaint() -> None:
         set_border_subtitle(pane, "[b]2 UP[/b] 1 DOWN")
         assert len(refreshes) == 2
         assert pane.border_subtitle == "[b]2 UP[/b] 1 DOWN"
+
+
+async def test_update_static_skips_the_same_content_but_not_a_new_style() -> None:
+    from textual.content import Content
+
+    from opsconsole.widgets.static_update import update_static
+
+    async with BorderApp().run_test() as pilot:
+        pane = pilot.app.query_one("#pane", Static)
+        layouts: list[bool] = []
+        original = pane.refresh
+
+        def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+            layouts.append(bool(kwargs.get("layout")))
+            return original(*args, **kwargs)
+
+        pane.refresh = counting  # type: ignore[method-assign]
+        update_static(pane, Content.assemble(("3 firing", "bold")))
+        update_static(pane, Content.assemble(("3 firing", "bold")))
+        assert layouts.count(True) == 1  # Static.update lays the screen out again: once
+        update_static(pane, Content.assemble(("3 firing", "dim")))  # same text, new style
+        assert layouts.count(True) == 2
+        update_static(pane, "")
+        update_static(pane, "")
+        assert layouts.count(True) == 3
+        await pilot.pause()
+        assert str(pane.render()) == ""

@@ -290,3 +290,27 @@ async def test_batched_updates_repaint_the_visible_rows_once_as_runs_of_lines() 
         table.scroll_to(y=0, animate=False)
         await pilot.pause()
         assert "new2" in "".join(s.text for s in table.render_line(3))
+
+
+async def test_replace_rows_leaves_an_identical_table_alone() -> None:
+    async with TableApp().run_test(size=(60, 12)) as pilot:
+        table = pilot.app.query_one(FastTable)
+        table.add_column("name", key="name")
+        table.add_column("state", key="state")
+        rows = [(Text(f"alert {n}"), Text("firing", style="bold")) for n in range(5)]
+        assert table.replace_rows(rows, [f"a{n}" for n in range(5)])
+        table.move_cursor(row=3)
+        await pilot.pause()
+        regions = record_refreshes(table)
+        same = [(Text(f"alert {n}"), Text("firing", style="bold")) for n in range(5)]
+        assert not table.replace_rows(same, [f"a{n}" for n in range(5)])
+        assert regions == [] and table.cursor_row == 3  # nothing redrawn, cursor kept
+        # A style change alone is a change (Text's own == ignores the style).
+        restyled = [(Text(f"alert {n}"), Text("firing", style="dim")) for n in range(5)]
+        assert table.replace_rows(restyled, [f"a{n}" for n in range(5)])
+        assert str(table.get_cell("a0", "state").style) == "dim"
+        # Changed directly, the table is refilled next time even with the same rows.
+        table.update_cell("a1", "name", Text("edited"))
+        assert table.replace_rows(restyled, [f"a{n}" for n in range(5)])
+        assert table.get_cell("a1", "name").plain == "alert 1"
+        assert table.row_count == 5

@@ -12,6 +12,7 @@ from opsconsole.core.sources import AlertsSnapshot
 from opsconsole.core.text import sanitize_terminal
 from opsconsole.widgets.fast_table import FastTable
 from opsconsole.widgets.source_pane import SourcePane
+from opsconsole.widgets.static_update import update_static
 
 SEVERITY_STYLE = {"critical": "bold red", "page": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -45,40 +46,45 @@ class AlertsPane(SourcePane):
         """Render an :class:`AlertsSnapshot`."""
         assert isinstance(data, AlertsSnapshot)
         now = self.clock()
-        table = self.query_one("#alerts-table", DataTable)
-        table.clear()
+        table = self.query_one("#alerts-table", FastTable)
+        rows: list[tuple[Text, ...]] = []
         for alert in data.firing:
             state = "silenced" if alert.silenced else "inhibited" if alert.inhibited else "firing"
             muted = alert.silenced or alert.inhibited
-            table.add_row(
-                Text(
-                    sanitize_terminal(alert.severity, single_line=True, limit=9),
-                    style="dim" if muted else SEVERITY_STYLE.get(alert.severity.lower(), ""),
-                ),
-                Text(sanitize_terminal(alert.name, single_line=True, limit=60)),
-                Text(short_age(alert.starts_at, now)),
-                Text(state, style="dim" if muted else "bold"),
-                Text(sanitize_terminal(alert.summary, single_line=True, limit=200)),
+            rows.append(
+                (
+                    Text(
+                        sanitize_terminal(alert.severity, single_line=True, limit=9),
+                        style="dim" if muted else SEVERITY_STYLE.get(alert.severity.lower(), ""),
+                    ),
+                    Text(sanitize_terminal(alert.name, single_line=True, limit=60)),
+                    Text(short_age(alert.starts_at, now)),
+                    Text(state, style="dim" if muted else "bold"),
+                    Text(sanitize_terminal(alert.summary, single_line=True, limit=200)),
+                )
             )
         if not data.firing:
-            table.add_row(Text("none", style="green"), Text("no alerts firing"), *[Text("")] * 3)
+            rows.append((Text("none", style="green"), Text("no alerts firing"), *[Text("")] * 3))
+        table.replace_rows(rows)
         history = self.query_one("#alerts-history", Static)
         if data.history_error:
-            history.update(
+            update_static(
+                history,
                 Content.assemble(
                     ("Since shift start: ", "bold"),
                     (sanitize_terminal(data.history_error, single_line=True, limit=120), "$error"),
-                )
+                ),
             )
         elif data.fired_since_shift is None:
-            history.update(Content("Since shift start: needs prometheus (ALERTS history)"))
+            update_static(history, Content("Since shift start: needs prometheus (ALERTS history)"))
         else:
             names = sorted({a.name for a in data.fired_since_shift})
             text = ", ".join(sanitize_terminal(n, single_line=True, limit=40) for n in names)
-            history.update(
+            update_static(
+                history,
                 Content.assemble(
                     ("Fired since shift start: ", "bold"),
                     (f"{len(names)} ", "bold $warning" if names else "bold $success"),
                     (text or "none", ""),
-                )
+                ),
             )

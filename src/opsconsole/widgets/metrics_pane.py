@@ -59,10 +59,10 @@ class MetricsPane(SourcePane):
     def show(self, data: object) -> None:
         """Render a :class:`MetricsSnapshot`."""
         assert isinstance(data, MetricsSnapshot)
-        table = self.query_one("#metrics-table", DataTable)
+        table = self.query_one("#metrics-table", FastTable)
         cursor = table.cursor_row
-        table.clear()
         self._readings = {}
+        rows: list[tuple[Text, ...]] = []
         for reading in data.readings:
             self._readings[reading.name] = reading
             style = LEVEL_STYLE[reading.level]
@@ -72,14 +72,16 @@ class MetricsPane(SourcePane):
             else:
                 value = Text(format_value(reading.value, reading.unit), style=style)
                 chart = Text(sparkline([v for _, v in reading.series], width=30), style=style)
-            table.add_row(
-                Text(sanitize_terminal(reading.name, single_line=True, limit=40)),
-                value,
-                Text(_limits(reading), style="dim"),
-                chart,
-                key=reading.name,
+            rows.append(
+                (
+                    Text(sanitize_terminal(reading.name, single_line=True, limit=40)),
+                    value,
+                    Text(_limits(reading), style="dim"),
+                    chart,
+                )
             )
-        if data.readings:
+        changed = table.replace_rows(rows, [reading.name for reading in data.readings])
+        if changed and data.readings:
             table.move_cursor(row=min(cursor, len(data.readings) - 1))
 
     @on(DataTable.RowSelected, "#metrics-table")

@@ -16,6 +16,7 @@ from opsconsole.core.text import sanitize_terminal
 from opsconsole.screens.link_detail import LinkDetailScreen
 from opsconsole.widgets.fast_table import FastTable
 from opsconsole.widgets.source_pane import SourcePane
+from opsconsole.widgets.static_update import update_static
 
 LEVEL_STYLE = {"fatal": "bold red", "error": "red", "warning": "yellow", "info": "cyan"}
 
@@ -66,29 +67,33 @@ class SentryPane(SourcePane):
             ("   ", ""),
             (per_project, "dim"),
         )
-        self.query_one("#sentry-counts", Static).update(counts)
-        table = self.query_one("#sentry-issues", DataTable)
+        update_static(self.query_one("#sentry-counts", Static), counts)
+        table = self.query_one("#sentry-issues", FastTable)
         cursor = table.cursor_row
-        table.clear()
         self._issues = {}
+        rows: list[tuple[Text, ...]] = []
+        keys: list[str | None] = []
         for issue in data.top:
             self._issues[issue.id] = issue
-            table.add_row(
-                Text(sanitize_terminal(issue.short_id, single_line=True, limit=14)),
-                Text(
-                    sanitize_terminal(issue.level, single_line=True, limit=7),
-                    style=LEVEL_STYLE.get(issue.level, ""),
-                ),
-                Text(f"{issue.events:,}", justify="right"),
-                Text(str(issue.users), justify="right"),
-                Text(short_age(issue.last_seen, now)),
-                Text(sanitize_terminal(issue.title, single_line=True, limit=200)),
-                key=issue.id,
+            keys.append(issue.id)
+            rows.append(
+                (
+                    Text(sanitize_terminal(issue.short_id, single_line=True, limit=14)),
+                    Text(
+                        sanitize_terminal(issue.level, single_line=True, limit=7),
+                        style=LEVEL_STYLE.get(issue.level, ""),
+                    ),
+                    Text(f"{issue.events:,}", justify="right"),
+                    Text(str(issue.users), justify="right"),
+                    Text(short_age(issue.last_seen, now)),
+                    Text(sanitize_terminal(issue.title, single_line=True, limit=200)),
+                )
             )
-        if data.top:
+        if not data.top:
+            rows.append((Text("no unresolved issues", style="dim"), *[Text("")] * 5))
+            keys.append(None)
+        if table.replace_rows(rows, keys) and data.top:
             table.move_cursor(row=min(cursor, len(data.top) - 1))
-        else:
-            table.add_row(Text("no unresolved issues", style="dim"), *[Text("")] * 5)
 
     @on(DataTable.RowSelected, "#sentry-issues")
     def _selected(self, event: DataTable.RowSelected) -> None:

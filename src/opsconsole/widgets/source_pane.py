@@ -16,6 +16,7 @@ from opsconsole.core.sources import Freshness, SourceStatus
 from opsconsole.core.text import sanitize_terminal
 from opsconsole.messages import SourceUpdated
 from opsconsole.widgets.border import set_border_subtitle
+from opsconsole.widgets.static_update import update_static
 
 
 class SourcePane(Vertical):
@@ -63,11 +64,11 @@ class SourcePane(Vertical):
             self.show(status.data)
         error = self.query_one(".pane-error", Static)
         if status.error:
-            error.update(
-                Content("⚠ " + sanitize_terminal(status.error, single_line=True, limit=200))
+            update_static(
+                error, Content("⚠ " + sanitize_terminal(status.error, single_line=True, limit=200))
             )
         else:
-            error.update("")
+            update_static(error, "")
         self._refresh_freshness()
 
     def show(self, data: object) -> None:

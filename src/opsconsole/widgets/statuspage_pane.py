@@ -9,6 +9,7 @@ from textual.widgets import Static
 from opsconsole.core.sources import StatusPageSnapshot
 from opsconsole.core.text import sanitize_terminal
 from opsconsole.widgets.source_pane import SourcePane
+from opsconsole.widgets.static_update import update_static
 
 INDICATOR_STYLE = {
     "none": "bold $success",
@@ -74,4 +75,4 @@ class StatusPagePane(SourcePane):
             )
         if not (data.components or data.incidents or data.maintenances):
             lines.append(Content("  all components operational, no open incidents"))
-        self.query_one("#statuspage-body", Static).update(Content("\n").join(lines))
+        update_static(self.query_one("#statuspage-body", Static), Content("\n").join(lines))
