@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.app import App, ComposeResult
+from textual.widget import Widget
 from textual.widgets import Static
 
 from opsconsole.widgets.border import set_border_subtitle
+
+
+def record_refreshes(widget: Widget) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+    """Record the arguments of every ``widget.refresh`` call."""
+    calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    original = widget.refresh
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        calls.append((args, kwargs))
+        return original(*args, **kwargs)
+
+    widget.refresh = spy  # type: ignore[method-assign]
+    return calls
 
 
 class BorderApp(App[None]):
@@ -16,14 +32,7 @@ class BorderApp(App[None]):
 async def test_the_same_subtitle_again_does_not_repaint() -> None:
     async with BorderApp().run_test() as pilot:
         pane = pilot.app.query_one("#pane", Static)
-        refreshes: list[object] = []
-        original = pane.refresh
-
-        def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
-            refreshes.append(args)
-            return original(*args, **kwargs)
-
-        pane.refresh = counting  # type: ignore[method-assign]
+        refreshes = record_refreshes(pane)
         set_border_subtitle(pane, "3 UP")
         set_border_subtitle(pane, "3 UP")
         assert len(refreshes) == 1
@@ -40,21 +49,18 @@ async def test_update_static_skips_the_same_content_but_not_a_new_style() -> Non
 
     async with BorderApp().run_test() as pilot:
         pane = pilot.app.query_one("#pane", Static)
-        layouts: list[bool] = []
-        original = pane.refresh
+        calls = record_refreshes(pane)
 
-        def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
-            layouts.append(bool(kwargs.get("layout")))
-            return original(*args, **kwargs)
+        def layouts() -> int:
+            return sum(bool(kwargs.get("layout")) for _args, kwargs in calls)
 
-        pane.refresh = counting  # type: ignore[method-assign]
         update_static(pane, Content.assemble(("3 firing", "bold")))
         update_static(pane, Content.assemble(("3 firing", "bold")))
-        assert layouts.count(True) == 1  # Static.update lays the screen out again: once
+        assert layouts() == 1  # Static.update lays the screen out again: once
         update_static(pane, Content.assemble(("3 firing", "dim")))  # same text, new style
-        assert layouts.count(True) == 2
+        assert layouts() == 2
         update_static(pane, "")
         update_static(pane, "")
-        assert layouts.count(True) == 3
+        assert layouts() == 3
         await pilot.pause()
         assert str(pane.render()) == ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -242,15 +243,21 @@ async def test_update_cell_repaints_only_its_row() -> None:
         assert "changed" in "".join(s.text for s in table.render_line(4))
 
 
+async def sixty_rows_scrolled_by_20(pilot: Any) -> FastTable[Text]:
+    """A one-column table of 60 rows (``k0``…``k59``), scrolled down by 20 lines."""
+    table: FastTable[Text] = pilot.app.query_one(FastTable)
+    table.add_column("name", key="name", width=10)
+    for n in range(60):
+        table.add_row(Text(f"row{n}"), key=f"k{n}")
+    await pilot.pause()
+    table.scroll_to(y=20, animate=False)
+    await pilot.pause()
+    return table
+
+
 async def test_update_cell_repaint_follows_the_scroll_and_skips_rows_off_screen() -> None:
     async with TableApp().run_test(size=(60, 12)) as pilot:
-        table = pilot.app.query_one(FastTable)
-        table.add_column("name", key="name", width=10)
-        for n in range(60):
-            table.add_row(Text(f"row{n}"), key=f"k{n}")
-        await pilot.pause()
-        table.scroll_to(y=20, animate=False)
-        await pilot.pause()
+        table = await sixty_rows_scrolled_by_20(pilot)
         regions = record_refreshes(table)
         table.update_cell("k5", "name", Text("offscreen"))
         assert regions == []  # above the window: nothing to repaint now
@@ -269,13 +276,7 @@ async def test_update_cell_repaint_follows_the_scroll_and_skips_rows_off_screen(
 
 async def test_batched_updates_repaint_the_visible_rows_once_as_runs_of_lines() -> None:
     async with TableApp().run_test(size=(60, 12)) as pilot:
-        table = pilot.app.query_one(FastTable)
-        table.add_column("name", key="name", width=10)
-        for n in range(60):
-            table.add_row(Text(f"row{n}"), key=f"k{n}")
-        await pilot.pause()
-        table.scroll_to(y=20, animate=False)
-        await pilot.pause()
+        table = await sixty_rows_scrolled_by_20(pilot)
         regions = record_refreshes(table)
         with table.batch_repaint():
             for n in (2, 21, 22, 23, 27, 29, 28, 55):  # 2 and 55 are off screen
