@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mailbox
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from textual.widgets import DataTable, Input, OptionList, TextArea
 from opsconsole.adapters.sqlite_store import SqliteStore
 from opsconsole.app import make_app
 from opsconsole.core.sla import SlaState
+from opsconsole.core.store import TicketQuery
 from opsconsole.core.tickets import Category, Direction, Level, Severity, Status
 from opsconsole.screens.ticket_detail import TicketScreen
 from opsconsole.screens.ticket_dialogs import EditorScreen, PickScreen
@@ -18,7 +20,7 @@ from opsconsole.screens.tickets import TicketsScreen
 from opsconsole.widgets.ticket_queue_pane import TicketQueuePane
 
 from fakes import FROZEN, MutableClock, ScriptedRunner
-from ticket_fixtures import seed_store, ticket_config
+from ticket_fixtures import seed_store, seed_tickets, ticket_config
 
 
 @pytest.fixture
@@ -260,3 +262,56 @@ async def test_a_change_made_meanwhile_is_a_conflict_not_an_overwrite(
         assert ticket.severity is Severity.MEDIUM  # Sam's change stands
         messages = [n.message for n in app._notifications]
         assert any("changed meanwhile" in m for m in messages), messages
+
+
+async def test_a_page_is_a_screenful_and_the_cursor_walks_across_pages(tmp_path: Path) -> None:
+    """Pages are as tall as the table; ]/[, PgDn/PgUp and ↓/↑ at a page's edge cross pages,
+    every ticket is reached exactly once, and a resize re-fits the page."""
+    config = ticket_config(tmp_path)
+    store = await SqliteStore.open(tmp_path / "t.db")
+    base = seed_tickets(config)
+    await store.bulk_insert_tickets(
+        [replace(base[n % len(base)], subject=f"ticket {n:02}") for n in range(50)]
+    )
+    everything = [t.number for t in await store.list_tickets(TicketQuery(open_only=True, limit=99))]
+    await store.close()
+    app = build(tmp_path, config)
+    async with app.run_test(size=(120, 20)) as pilot:
+        screen = await open_tickets(app, pilot)
+        table = screen.query_one(DataTable)
+        await pilot.pause()
+        visible = table.scrollable_content_region.height - table.header_height
+        assert len(screen.rows) == visible == screen.query_state.limit  # 20 - status, footer
+        assert table.max_scroll_y == 0  # the whole page is on screen
+        assert screen.total == 50
+        seen: list[int] = [t.number for t in screen.rows]
+        while len(seen) < 50:
+            before = screen.query_state.offset
+            await pilot.press("right_square_bracket")
+            assert screen.query_state.offset == before + visible
+            seen += [t.number for t in screen.rows]
+        assert seen == everything  # every ticket once, in the queue's order
+        await pilot.press("right_square_bracket")  # past the end: nothing happens
+        assert seen[-len(screen.rows) :] == [t.number for t in screen.rows]
+        await pilot.press("pageup")  # from the last page (34) to the one before
+        assert screen.query_state.offset == visible
+        # ↑ on the first row: the previous page, on its last row
+        table.move_cursor(row=0)
+        await pilot.press("up")
+        assert screen.query_state.offset == 0
+        assert screen.current_number() == everything[visible - 1]
+        # ↓ on the last row: the next page, on its first row
+        await pilot.press("down")
+        assert screen.query_state.offset == visible
+        assert screen.current_number() == everything[visible]
+        await pilot.press("k", "j")  # j/k cross the same way
+        assert screen.current_number() == everything[visible]
+        await pilot.press("pagedown")
+        assert screen.query_state.offset == 2 * visible
+        current = screen.current_number()
+        await pilot.resize_terminal(120, 30)  # ten rows taller: a page follows
+        await pilot.pause()
+        await pilot.pause()
+        assert screen.query_state.limit == visible + 10
+        assert len(screen.rows) == 50 - screen.query_state.offset  # the rest fits
+        assert screen.current_number() == current  # still on the same ticket

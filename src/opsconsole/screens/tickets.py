@@ -11,6 +11,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
+from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
 from opsconsole.core.store import TicketQuery
@@ -29,7 +30,8 @@ from opsconsole.widgets.ticket_cells import (
 )
 
 SortKey = Literal["due", "received", "severity", "number"]
-PAGE = 100
+MIN_PAGE = 10  # rows per page when the terminal is tiny
+CHROME = 3  # rows around the table's rows before it is laid out: status, header, footer
 REPAINT_WAIT = 0.25  # seconds the count waits for the new page to be drawn
 COLUMNS = (
     ("#", "number", 6),
@@ -55,9 +57,48 @@ OWNER_CYCLE = ("all", "mine", "unassigned")
 SORTS: tuple[SortKey, ...] = ("due", "received", "severity", "number")
 
 
+class QueueTable(FastTable[Text]):
+    """The Tickets table: moving past its last (first) row asks for the next (previous)
+    page, so the cursor keys walk the whole queue although only a screenful is loaded."""
+
+    class Edge(Message):
+        """The cursor tried to leave the loaded page: ``step`` is +1 (down) or -1 (up)."""
+
+        def __init__(self, step: int) -> None:
+            super().__init__()
+            self.step = step
+
+    def action_cursor_down(self) -> None:
+        if self.row_count and self.cursor_row >= self.row_count - 1:
+            self.post_message(self.Edge(1))
+        else:
+            super().action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        if self.row_count and self.cursor_row <= 0:
+            self.post_message(self.Edge(-1))
+        else:
+            super().action_cursor_up()
+
+    def action_page_down(self) -> None:
+        self.post_message(self.Edge(1))
+
+    def action_page_up(self) -> None:
+        self.post_message(self.Edge(-1))
+
+    class Resized(Message):
+        """The table's size changed: a screenful may now be more or fewer rows."""
+
+    def on_resize(self) -> None:
+        self.post_message(self.Resized())
+
+
 class TicketsScreen(TicketActions):
     """All tickets: ``/`` text filter, ``v`` severity, ``f`` status, ``m`` mine/unassigned,
-    ``o`` sort, ``[``/``]`` pages; triage keys act on the highlighted row."""
+    ``o`` sort, ``[``/``]`` pages; triage keys act on the highlighted row.
+
+    A page is one screenful of rows (what the table shows), so a page key loads and draws
+    only what is visible; the cursor keys cross into the next or previous page."""
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -75,7 +116,7 @@ class TicketsScreen(TicketActions):
 
     def __init__(self) -> None:
         super().__init__(id="tickets-screen")
-        self.query_state = TicketQuery(open_only=True, limit=PAGE)
+        self.query_state = TicketQuery(open_only=True, limit=MIN_PAGE)
         self._severity_index = 0
         self._status_index = 0
         self._owner_index = 0
@@ -88,9 +129,7 @@ class TicketsScreen(TicketActions):
         yield IncidentBanner()
         yield Input(placeholder="filter: subject, requester, #number", id="ticket-filter")
         yield Static("", id="tickets-status")
-        table: FastTable[Text] = FastTable(
-            id="tickets-table", cursor_type="row", zebra_stripes=True
-        )
+        table = QueueTable(id="tickets-table", cursor_type="row", zebra_stripes=True)
         yield table
         yield KeyFooter()
 
@@ -115,25 +154,29 @@ class TicketsScreen(TicketActions):
         else:
             table.action_cursor_up()
 
-    async def refresh_tickets(self, *, recount: bool = True, after_paint: bool = True) -> None:
+    async def refresh_tickets(
+        self, *, recount: bool = True, after_paint: bool = True, row: int | None = None
+    ) -> None:
         """Reload the current page from the store (never more than one page).
 
         The page is shown first and counted after: the count (a scan of the filter's
         matches, 10–50 ms at 100k tickets) only changes the status line, which says
         "of …" until it arrives. ``recount=False`` (paging, sorting) keeps the total.
-        With ``after_paint`` the count waits until the new page has been drawn.
+        With ``after_paint`` the count waits until the new page has been drawn. ``row`` puts
+        the cursor on that row of the new page (default: stay on the same ticket).
         """
         service = self.service
         if service is None:
             return
         store = service.store
         current = self.current_number()  # before the rows change under the cursor
+        self.query_state = replace(self.query_state, limit=self.page_size())
         rows = await store.list_tickets(self.query_state)
         if not rows and self.query_state.offset > 0:  # the page emptied under us
             self.query_state = replace(self.query_state, offset=0)
             rows = await store.list_tickets(self.query_state)
         self.rows = rows
-        self._show_rows(current)
+        self._show_rows(current, row)
         if recount:
             self.total = -1  # counting
             self._update_status()
@@ -160,7 +203,22 @@ class TicketsScreen(TicketActions):
             return False
         return True
 
-    def _show_rows(self, current: int | None) -> None:
+    def page_size(self) -> int:
+        """Rows the table shows: measured once it is laid out, estimated before."""
+        table = self.query_one("#tickets-table", DataTable)
+        if table.size.height > 0:
+            rows = table.scrollable_content_region.height - table.header_height
+        else:
+            rows = self.app.size.height - CHROME
+        return max(MIN_PAGE, rows)
+
+    @on(QueueTable.Resized)
+    async def _table_resized(self) -> None:
+        # A taller or shorter terminal (or a banner shown): a page is one screenful again.
+        if self.service is not None and self.page_size() != self.query_state.limit:
+            await self.refresh_tickets(recount=False)
+
+    def _show_rows(self, current: int | None, row: int | None = None) -> None:
         service = self.service
         assert service is not None
         table = self.query_one("#tickets-table", DataTable)
@@ -184,8 +242,9 @@ class TicketsScreen(TicketActions):
         if self.rows:
             # Stay on the same ticket when a triage change re-sorts the queue.
             numbers = [t.number for t in self.rows]
-            row = numbers.index(current) if current in numbers else min(cursor, len(numbers) - 1)
-            table.move_cursor(row=row)
+            if row is None:
+                row = numbers.index(current) if current in numbers else cursor
+            table.move_cursor(row=max(0, min(row, len(numbers) - 1)))
 
     def tick(self) -> None:
         """Refresh the countdown and age cells of the visible rows only."""
@@ -316,10 +375,24 @@ class TicketsScreen(TicketActions):
         self.query_state = replace(self.query_state, sort=SORTS[self._sort_index], offset=0)
         await self.refresh_tickets(recount=False)  # same filter, same count
 
-    async def action_page(self, step: int) -> None:
-        """Next or previous page of rows."""
-        offset = self.query_state.offset + step * PAGE
-        if offset < 0 or offset >= self.total:
-            return
+    async def action_page(self, step: int, row: int | None = None) -> None:
+        """Next or previous page of rows (a screenful); the cursor keeps its row."""
+        offset = self.query_state.offset
+        size = self.page_size()
+        if step > 0:
+            offset += size
+            # While a new filter is being counted (total < 0), a full page may have more.
+            if offset >= self.total if self.total >= 0 else len(self.rows) < size:
+                return
+        else:
+            if offset <= 0:
+                return
+            offset = max(0, offset - size)
         self.query_state = replace(self.query_state, offset=offset)
-        await self.refresh_tickets(recount=False)
+        await self.refresh_tickets(recount=False, row=row)
+
+    @on(QueueTable.Edge)
+    async def _cross_page(self, event: QueueTable.Edge) -> None:
+        # Down past the last row: the next page, on its first row; up past the first: the
+        # previous page, on its last row.
+        await self.action_page(event.step, row=0 if event.step > 0 else self.page_size() - 1)
