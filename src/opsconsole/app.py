@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import sys
-import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -31,6 +29,7 @@ from opsconsole.core.store import Store
 from opsconsole.core.text import sanitize_terminal
 from opsconsole.engine import ProbeEngine, ProbeStatus, Runner
 from opsconsole.evidence import escalation_evidence, runbook_evidence
+from opsconsole.gc_tuning import GcTuningMixin
 from opsconsole.messages import ProbeUpdated, SourceUpdated
 from opsconsole.polling import SOURCE_ORDER, Source, SourceHub, source_sections
 from opsconsole.screens.help import HelpScreen
@@ -52,9 +51,6 @@ if TYPE_CHECKING:
     from opsconsole.core.templates import Evidence
     from opsconsole.tickets.service import TicketService
 
-GC_YOUNG_THRESHOLD = 1000  # net allocations between young collections (CPython: 700)
-GC_OLD_THRESHOLD = 1_000_000  # middle collections between automatic full ones: in effect never
-GC_FULL_EVERY = 30.0  # seconds between the app's own full collections
 log = logging.getLogger(__name__)
 
 StoreFactory = Callable[[], Awaitable[Store]]
@@ -70,7 +66,7 @@ FOCUS_KEYS = ("health", *SOURCE_ORDER)
 FIRST_FRAME_BUDGET = 2.0  # seconds we wait for history before drawing without it
 
 
-class OpsConsoleApp(TelemetryAppMixin, ShiftActions, IncidentActions):
+class OpsConsoleApp(TelemetryAppMixin, GcTuningMixin, ShiftActions, IncidentActions):
     """The opsconsole dashboard."""
 
     CSS_PATH = "opsconsole.tcss"
@@ -113,8 +109,6 @@ class OpsConsoleApp(TelemetryAppMixin, ShiftActions, IncidentActions):
         self.config = config
         self.clock = clock
         self.poll = poll
-        self._heap_frozen = False
-        self._gc_threshold = gc.get_threshold()
         self._store_factory = store_factory
         self._runner_factory = runner_factory
         self.store: Store | None = None
@@ -326,50 +320,9 @@ class OpsConsoleApp(TelemetryAppMixin, ShiftActions, IncidentActions):
                 markup=False,
             )
 
-    def _freeze_startup_heap(self) -> None:
-        """Tune the cyclic GC for a long-running UI (see BENCHMARKS.md, "Garbage collection").
-
-        Startup objects (modules, config, widgets; ≈90k) live as long as the app, so they
-        are frozen out of the full collections' scans. CPython's own full collections are
-        switched off (``GC_OLD_THRESHOLD``): they came at random moments, cost 20–170 ms as
-        the heap grew, and landed on keypresses. The app runs one itself every
-        ``GC_FULL_EVERY`` seconds (see ``collect_garbage``). The young generation collects
-        every 1,000 net allocations: a larger threshold (5,000 was tried) makes each
-        middle collection scan ten times as many survivors, 10–70 ms instead of 1–7 ms.
-        The freeze and the thresholds are undone at unmount; the timer ends with the app.
-        """
-        if not self._heap_frozen:
-            if not gc.isenabled():  # start-up ran with collections paused (opsconsole.__main__)
-                gc.collect()  # its garbage goes now, not into the frozen heap
-            gc.freeze()
-            self._gc_threshold = gc.get_threshold()
-            _young, middle, _old = self._gc_threshold
-            gc.set_threshold(GC_YOUNG_THRESHOLD, middle, GC_OLD_THRESHOLD)
-            self._heap_frozen = True
-            gc.enable()
-            self.set_interval(GC_FULL_EVERY, self.collect_garbage)
-
-    def collect_garbage(self) -> None:
-        """A full collection, on a timer.
-
-        CPython starts a full collection only when a quarter as many objects as survived
-        the last one have been promoted since. With the startup heap frozen and fewer
-        promotions, that took so long that closed screens (widgets hold reference cycles)
-        piled up: +49 MB RSS over the 30-minute soak. With the heap kept small this way, a
-        full collection takes ~10–30 ms.
-        """
-        started = time.perf_counter()
-        freed = gc.collect()
-        log.debug(
-            "gc: %d unreachable objects in %.1f ms", freed, (time.perf_counter() - started) * 1e3
-        )
-
     async def on_unmount(self) -> None:
         """Stop polling and release sockets and the database."""
-        if self._heap_frozen:  # what was frozen can be collected again once the app is gone
-            gc.unfreeze()
-            gc.set_threshold(*self._gc_threshold)
-            self._heap_frozen = False
+        self._thaw_heap()
         for task in self._background:
             task.cancel()
         for task in self._background:

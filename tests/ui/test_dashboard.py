@@ -8,9 +8,10 @@ import pytest
 from rich.text import Text
 
 from opsconsole.adapters.sqlite_store import SqliteStore
-from opsconsole.app import GC_OLD_THRESHOLD, GC_YOUNG_THRESHOLD, make_app
+from opsconsole.app import make_app
 from opsconsole.core.clock import frozen_clock
 from opsconsole.core.models import ProbeState
+from opsconsole.gc_tuning import GC_OLD_THRESHOLD, GC_YOUNG_THRESHOLD, KEY_GC_HOLD
 from opsconsole.screens.help import HelpScreen
 from opsconsole.widgets.health_pane import HealthPane
 from opsconsole.widgets.status_header import StatusHeader
@@ -302,3 +303,38 @@ async def test_the_periodic_full_collection_frees_reference_cycles(tmp_path: Pat
             gc.enable()
         # ...and a timer calls it every GC_FULL_EVERY seconds.
         assert any(t._callback == app.collect_garbage for t in app._timers)
+
+
+async def test_no_automatic_collection_between_a_keypress_and_its_repaint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The collector is paused while a key is handled and drawn, then runs again."""
+    import gc
+
+    from textual.widgets import DataTable
+
+    during: list[bool] = []
+    original = DataTable.action_cursor_down
+
+    def recording(self: DataTable) -> None:
+        during.append(gc.isenabled())
+        original(self)
+
+    monkeypatch.setattr(DataTable, "action_cursor_down", recording)
+    app = build(tmp_path, ScriptedRunner())
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        assert gc.isenabled()
+        app.query_one(HealthPane).focus()
+        await pilot.press("j")
+        assert during == [False]  # paused while the key was handled
+        await pilot.pause(KEY_GC_HOLD + 0.05)
+        assert gc.isenabled()  # ...and back on once it was drawn
+        # A collector someone else switched off stays off: the key does not restart it.
+        gc.disable()
+        try:
+            await pilot.press("j")
+            await pilot.pause(KEY_GC_HOLD + 0.05)
+            assert during == [False, False] and not gc.isenabled()
+        finally:
+            gc.enable()
