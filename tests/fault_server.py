@@ -17,7 +17,12 @@ its *healthy* answer (a per-source callable) until a fault is set with
 
 The server speaks just enough HTTP/1.1 (every answer closes the connection), and with
 ``protocol="smtp"`` or ``"imap"`` just enough of those protocols for the stdlib clients
-to send one message or poll an empty mailbox. Every HTTP request is recorded in
+to send one message or poll an empty mailbox. Their faults (:data:`MAIL_FAULTS`) are the
+mail protocols' versions of the HTTP ones: ``refuse`` and ``hang`` as above; ``drip``
+(every line one byte per 0.5 s); ``auth`` (every login refused, the 401/403 of mail);
+``busy`` (a 421 greeting, or IMAP's ``* BYE``: the 429/503); ``garbage`` (a greeting that
+is not the protocol: the invalid JSON); ``truncated`` (half a greeting, then the
+connection closes); ``huge`` (a 20 MB greeting line). Every HTTP request is recorded in
 :attr:`FaultServer.requests`; every SMTP ``DATA`` in :attr:`FaultServer.mail`.
 """
 
@@ -48,6 +53,9 @@ FAULTS = (
     "huge-body",
 )
 """Every fault an HTTP server can be switched to."""
+
+MAIL_FAULTS = ("refuse", "hang", "drip", "auth", "busy", "garbage", "truncated", "huge")
+"""Every fault an SMTP or IMAP server can be switched to."""
 
 DRIP_SECONDS = 0.5
 HUGE_BYTES = 20 * 1024 * 1024
@@ -201,8 +209,9 @@ class FaultServer:
 
     def set_fault(self, fault: str | None) -> None:
         """Misbehave from the next connection on (``None``: healthy again)."""
-        if fault is not None and fault not in FAULTS:
-            raise ValueError(f"unknown fault {fault!r}")
+        known = FAULTS if self.protocol == "http" else MAIL_FAULTS
+        if fault is not None and fault not in known:
+            raise ValueError(f"unknown {self.protocol} fault {fault!r}")
         self.fault = fault
         if fault == "refuse":
             self._close_listener()
@@ -260,12 +269,46 @@ class FaultServer:
                     self._serve_http(conn)
                 elif self.fault == "hang":
                     self._hang(conn, "hang")
-                elif self.protocol == "smtp":
-                    self._serve_smtp(_Lines(conn, self._stopped))
+                elif self.fault in _GREETING_FAULTS:
+                    self._bad_greeting(conn, self.fault)
                 else:
-                    self._serve_imap(_Lines(conn, self._stopped))
+                    dripping = self.fault == "drip"
+                    lines = _Lines(
+                        conn, self._stopped, drip=self._still("drip") if dripping else None
+                    )
+                    if self.protocol == "smtp":
+                        self._serve_smtp(lines)
+                    else:
+                        self._serve_imap(lines)
         except (OSError, EOFError):
             pass  # the client went away: nothing to do
+
+    def _still(self, fault: str) -> Callable[[], bool]:
+        """Whether the server is still running with ``fault`` set."""
+        return lambda: not self._stopped.is_set() and self.fault == fault
+
+    def _bad_greeting(self, conn: socket.socket, fault: str) -> None:
+        """busy, garbage, truncated, huge: a greeting that ends the conversation."""
+        smtp = self.protocol == "smtp"
+        if fault == "busy":
+            conn.sendall(
+                b"421 4.3.2 Too many connections, try again later\r\n"
+                if smtp
+                else b"* BYE [UNAVAILABLE] Too many connections, try again later\r\n"
+            )
+        elif fault == "garbage":
+            conn.sendall(b"\x16\x03\x01\x00HTTP/1.1 502 Bad Gateway <html>\x1b[2J\xff\r\n")
+        elif fault == "truncated":
+            conn.sendall(b"220 faults.te" if smtp else b"* OK [CAPABILITY IMA")
+        else:  # huge: one line of 20 MB, sent until the client stops reading
+            conn.settimeout(5)
+            chunk = b"x" * 65536
+            sent = 0
+            while sent < HUGE_BYTES and self._still(fault)():
+                conn.sendall(chunk)
+                sent += len(chunk)
+        with contextlib.suppress(OSError):
+            conn.shutdown(socket.SHUT_WR)
 
     def _hang(self, conn: socket.socket, fault: str) -> None:
         """Hold the connection, answering nothing, until the client closes it."""
@@ -312,7 +355,7 @@ class FaultServer:
                 lines.send(b"250-faults.test\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME")
             elif verb == b"AUTH":
                 self.logins.append(line.decode("latin-1"))
-                if self.reject_login:
+                if self.reject_login or self.fault == "auth":
                     echo = _decoded_auth(line)
                     lines.send(b"535 5.7.8 Authentication failed for " + echo)
                 else:
@@ -345,7 +388,7 @@ class FaultServer:
                 lines.send(b"* CAPABILITY IMAP4rev1\r\n" + tag + b" OK CAPABILITY completed")
             elif command == b"LOGIN":
                 self.logins.append(rest.decode("latin-1"))
-                if self.reject_login:
+                if self.reject_login or self.fault == "auth":
                     lines.send(tag + b" NO [AUTHENTICATIONFAILED] Invalid credentials: " + rest)
                 else:
                     lines.send(tag + b" OK LOGIN completed")
@@ -367,15 +410,30 @@ class FaultServer:
 
 
 class _Lines:
-    """CRLF lines over a socket with a short poll timeout (for the mail protocols)."""
+    """CRLF lines over a socket with a short poll timeout (for the mail protocols).
 
-    def __init__(self, conn: socket.socket, stopped: threading.Event) -> None:
+    With ``drip``, every line goes out one byte per ``DRIP_SECONDS`` for as long as
+    ``drip()`` says so (the fault is still set), and the rest at once after that.
+    """
+
+    def __init__(
+        self,
+        conn: socket.socket,
+        stopped: threading.Event,
+        drip: Callable[[], bool] | None = None,
+    ) -> None:
         self._conn = conn
         self._stopped = stopped
+        self._drip = drip
         self._buffer = b""
 
     def send(self, data: bytes) -> None:
-        self._conn.sendall(data + b"\r\n")
+        data += b"\r\n"
+        while self._drip is not None and self._drip() and data:
+            self._conn.sendall(data[:1])
+            data = data[1:]
+            time.sleep(DRIP_SECONDS)
+        self._conn.sendall(data)
 
     def read(self) -> bytes | None:
         while b"\r\n" not in self._buffer:
@@ -390,6 +448,9 @@ class _Lines:
             self._buffer += chunk
         line, _, self._buffer = self._buffer.partition(b"\r\n")
         return line
+
+
+_GREETING_FAULTS = ("busy", "garbage", "truncated", "huge")
 
 
 def _decoded_auth(line: bytes) -> bytes:

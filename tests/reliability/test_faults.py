@@ -60,7 +60,7 @@ from opsconsole.incidents.service import IncidentError, IncidentService
 from opsconsole.polling import SourcePoller
 
 from fakes import MutableClock
-from fault_server import FAULTS, Answer, FaultServer, Request
+from fault_server import FAULTS, MAIL_FAULTS, Answer, FaultServer, Request
 
 SLOW_CALLBACK = 0.05
 """RELIABILITY-AND-PERFORMANCE §B4: no UI-loop callback over 50 ms."""
@@ -181,9 +181,15 @@ class Case:
 
 
 async def exercise(
-    case: Case, server: FaultServer, fault: str, tmp_path: Path, slow: SlowCallbacks
+    case: Case,
+    server: FaultServer,
+    fault: str,
+    tmp_path: Path,
+    slow: SlowCallbacks,
+    reasons: list[str] | None = None,
 ) -> None:
-    """Warm up healthy, poll once under ``fault``, heal, poll again."""
+    """Warm up healthy, poll once under ``fault``, heal, poll again (the fault's reason is
+    appended to ``reasons``)."""
     subject = await case.make(server, tmp_path)
     try:
         assert await case.poll(subject) is None, "the healthy warm-up poll failed"
@@ -195,6 +201,8 @@ async def exercise(
         reason = await case.poll(subject)
         elapsed = time.monotonic() - started
         assert_one_line(reason, f"{fault} poll")
+        if reasons is not None and reason is not None:
+            reasons.append(reason)
         assert elapsed <= case.deadline, f"{fault}: took {elapsed:.2f}s ({reason})"
         await asyncio.to_thread(server.heal)
         recovered = await case.poll(subject)
@@ -621,6 +629,7 @@ async def make_smtp(server: FaultServer, tmp_path: Path) -> SmtpSender:
             starttls=False,
             from_address="support@company.com",
             timeout=TIMEOUT,
+            deadline=TIMEOUT,
         )
     )
 
@@ -634,6 +643,7 @@ async def make_imap(server: FaultServer, tmp_path: Path) -> ImapPoller:
             password=SECRET,
             tls=False,
             timeout=TIMEOUT,
+            deadline=TIMEOUT,
         )
     )
 
@@ -670,15 +680,32 @@ MAIL_CASES = {
 }
 
 
-@pytest.mark.parametrize("fault", ["refuse", "hang"])
+MAIL_REASONS: dict[str, tuple[str, ...]] = {
+    "refuse": ("connection refused",),
+    "hang": ("timed out", "too slow"),  # the read timeout and the deadline are both 1 s here
+    "drip": ("too slow",),
+    "auth": ("login failed",),
+    "busy": ("Too many connections",),
+    "garbage": ("",),  # any one line: the stdlib clients word it as they like
+    "truncated": ("",),
+    "huge": ("",),
+}
+
+
+@pytest.mark.parametrize("fault", MAIL_FAULTS)
 @pytest.mark.parametrize("protocol", ["smtp", "imap"])
 def test_mail_transport_survives_fault_and_recovers(
     protocol: str, fault: str, tmp_path: Path, slow: SlowCallbacks
 ) -> None:
+    """Each mail fault: one line naming the server (and the cause where the stdlib client
+    reports it), within the deadline (a drip included), then a healthy poll again."""
     case = MAIL_CASES[protocol]
+    reasons: list[str] = []
     with FaultServer(protocol=protocol) as server:  # type: ignore[arg-type]
-        run_debug(lambda: exercise(case, server, fault, tmp_path, slow))
+        run_debug(lambda: exercise(case, server, fault, tmp_path, slow, reasons))
     check_slow(slow, case, fault)
+    assert reasons and f"127.0.0.1:{server.port}" in reasons[0], reasons
+    assert any(words in reasons[0] for words in MAIL_REASONS[fault]), reasons
 
 
 def test_every_fault_is_covered() -> None:

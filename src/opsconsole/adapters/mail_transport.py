@@ -28,6 +28,7 @@ import ipaddress
 import mailbox
 import re
 import smtplib
+import socket
 import ssl
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from pathlib import Path
 from ssl import SSLContext
 
 from opsconsole.adapters.mail import MAX_MESSAGE_BYTES
+from opsconsole.adapters.socket_deadline import Deadline
 from opsconsole.core.text import sanitize_terminal
 
 __all__ = [
@@ -76,6 +78,8 @@ class ImapSettings:
         tls: Encrypt the connection (implicit TLS, or STARTTLS when ``starttls`` is set).
         starttls: Upgrade a plain connection with STARTTLS instead of implicit TLS.
         timeout: Socket timeout for every network operation (seconds).
+        deadline: Seconds for a whole poll (connect, login, every command): a server that
+            drips its answers slower than that is cut off.
         ssl_context: Trust store and TLS settings (default: the system's; tests pass their CA).
     """
 
@@ -87,6 +91,7 @@ class ImapSettings:
     tls: bool = True
     starttls: bool = False
     timeout: float = 30
+    deadline: float = 300
     ssl_context: SSLContext | None = field(default=None, repr=False, compare=False)
 
 
@@ -103,6 +108,8 @@ class SmtpSettings:
         ssl: Implicit TLS from the first byte (port 465); overrides ``starttls``.
         from_address: Envelope sender.
         timeout: Socket timeout for every network operation (seconds).
+        deadline: Seconds for sending one message, from connecting to QUIT: a server that
+            drips its answers slower than that is cut off.
         ssl_context: Trust store and TLS settings (default: the system's; tests pass their CA).
     """
 
@@ -114,6 +121,7 @@ class SmtpSettings:
     ssl: bool = False
     from_address: str
     timeout: float = 30
+    deadline: float = 120
     ssl_context: SSLContext | None = field(default=None, repr=False, compare=False)
 
 
@@ -211,14 +219,16 @@ class ImapPoller:
         if not s.tls and not _is_loopback(s.host):
             raise MailTransportError(f"{where}: refusing to send the password without TLS")
         conn: imaplib.IMAP4 | None = None
+        deadline = Deadline(s.deadline).start()
         try:
             context = s.ssl_context or ssl.create_default_context()
             if s.tls and not s.starttls:
-                conn = imaplib.IMAP4_SSL(s.host, s.port, ssl_context=context, timeout=s.timeout)
+                conn = _WatchedIMAP4SSL(deadline, s.host, s.port, context, s.timeout)
             else:
-                conn = imaplib.IMAP4(s.host, s.port, timeout=s.timeout)
+                conn = _WatchedIMAP4(deadline, s.host, s.port, s.timeout)
                 if s.tls:
                     conn.starttls(ssl_context=context)
+                    deadline.watch(conn.sock)
             conn.login(s.user, s.password)
             typ, data = conn.select(_quote_mailbox(s.folder), readonly=readonly)
             if typ != "OK":
@@ -228,13 +238,46 @@ class ImapPoller:
             yield conn
         except MailTransportError:
             raise
-        except imaplib.IMAP4.error as exc:
-            raise MailTransportError(_imap_reason(where, exc, s.password)) from None
-        except (OSError, EOFError) as exc:
+        except (imaplib.IMAP4.error, OSError, EOFError) as exc:
+            if deadline.expired:
+                raise MailTransportError(f"{where}: {_too_slow(s.deadline)}") from None
+            if isinstance(exc, imaplib.IMAP4.error):
+                raise MailTransportError(_imap_reason(where, exc, s.password)) from None
             raise MailTransportError(f"{where}: {_os_reason(exc)}") from None
         finally:
             if conn is not None:
                 _close_imap(conn)
+            deadline.cancel()
+
+
+class _WatchedIMAP4(imaplib.IMAP4):
+    """IMAP4 whose socket a :class:`Deadline` can cut (it connects in the constructor)."""
+
+    def __init__(self, deadline: Deadline, host: str, port: int, timeout: float) -> None:
+        self._deadline = deadline
+        super().__init__(host, port, timeout=timeout)
+
+    def _create_socket(self, timeout: float | None) -> socket.socket:  # private in imaplib
+        sock: socket.socket = super()._create_socket(timeout)  # type: ignore[misc]
+        return self._deadline.watch(sock)
+
+
+class _WatchedIMAP4SSL(imaplib.IMAP4_SSL):
+    """IMAP4_SSL whose socket a :class:`Deadline` can cut."""
+
+    def __init__(
+        self, deadline: Deadline, host: str, port: int, context: SSLContext, timeout: float
+    ) -> None:
+        self._deadline = deadline
+        super().__init__(host, port, ssl_context=context, timeout=timeout)
+
+    def _create_socket(self, timeout: float | None) -> socket.socket:  # private in imaplib
+        sock: socket.socket = super()._create_socket(timeout)  # type: ignore[misc]
+        return self._deadline.watch(sock)
+
+
+def _too_slow(seconds: float) -> str:
+    return f"no complete answer within {seconds:g}s (the server is too slow); gave up"
 
 
 def _close_imap(conn: imaplib.IMAP4) -> None:
@@ -323,14 +366,20 @@ class SmtpSender:
             raise MailTransportError(f"{where}: refusing to send the password without TLS")
         context = s.ssl_context or ssl.create_default_context()
         client: smtplib.SMTP | None = None
+        deadline = Deadline(s.deadline).start()
         try:
             if s.ssl:
-                client = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
+                client = _WatchedSMTPSSL(deadline, s.host, timeout=s.timeout, context=context)
             else:
-                client = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+                client = _WatchedSMTP(deadline, s.host, timeout=s.timeout)
+            code, greeting = client.connect(s.host, s.port)
+            if code != 220:  # what SMTP(host, port) checks when it connects itself
+                raise smtplib.SMTPConnectError(code, greeting)
             client.ehlo()
             if s.starttls and not s.ssl:
                 client.starttls(context=context)
+                if client.sock is not None:
+                    deadline.watch(client.sock)
                 client.ehlo()
             if s.user:
                 client.login(s.user, s.password or "")
@@ -340,22 +389,9 @@ class SmtpSender:
                 raise MailTransportError(f"{where}: some recipients were refused: {rejected}")
         except MailTransportError:
             raise
-        except smtplib.SMTPNotSupportedError:
-            raise MailTransportError(f"{where}: the server does not offer STARTTLS") from None
-        except smtplib.SMTPAuthenticationError as exc:
-            text = _server_text([exc.smtp_error], s.password)
-            raise MailTransportError(f"{where}: login failed ({exc.smtp_code} {text})") from None
-        except smtplib.SMTPResponseException as exc:
-            text = _server_text([exc.smtp_error], s.password)
-            raise MailTransportError(f"{where}: {exc.smtp_code} {text}") from None
-        except smtplib.SMTPRecipientsRefused as exc:
-            rejected = ", ".join(sorted(exc.recipients))[:100]
-            raise MailTransportError(f"{where}: every recipient was refused: {rejected}") from None
-        except smtplib.SMTPException as exc:
-            text = _server_text([str(exc)], s.password)
-            raise MailTransportError(f"{where}: {text or type(exc).__name__}") from None
-        except (OSError, EOFError) as exc:
-            raise MailTransportError(f"{where}: {_os_reason(exc)}") from None
+        except (smtplib.SMTPException, OSError, EOFError) as exc:
+            reason = _too_slow(s.deadline) if deadline.expired else _smtp_reason(exc, s.password)
+            raise MailTransportError(f"{where}: {reason}") from None
         finally:
             if client is not None:
                 try:
@@ -363,6 +399,54 @@ class SmtpSender:
                 except Exception:
                     with contextlib.suppress(Exception):
                         client.close()
+            deadline.cancel()
+
+
+class _WatchedSMTP(smtplib.SMTP):
+    """SMTP whose sockets a :class:`Deadline` can cut. Not connected by the constructor
+    (the greeting must already be under the deadline): call :meth:`connect`."""
+
+    def __init__(self, deadline: Deadline, host: str, *, timeout: float) -> None:
+        self._deadline = deadline
+        super().__init__(timeout=timeout)
+        self._host = host  # TLS's server_hostname; only SMTP(host) sets it, not connect()
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:  # private
+        sock: socket.socket = super()._get_socket(host, port, timeout)  # type: ignore[misc]
+        return self._deadline.watch(sock)
+
+
+class _WatchedSMTPSSL(smtplib.SMTP_SSL):
+    """SMTP_SSL whose sockets a :class:`Deadline` can cut."""
+
+    def __init__(
+        self, deadline: Deadline, host: str, *, timeout: float, context: SSLContext
+    ) -> None:
+        self._deadline = deadline
+        super().__init__(timeout=timeout, context=context)
+        self._host = host
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:  # private
+        sock: socket.socket = super()._get_socket(host, port, timeout)  # type: ignore[misc]
+        return self._deadline.watch(sock)
+
+
+def _smtp_reason(exc: BaseException, password: str | None) -> str:
+    """One line for a failed SMTP conversation (the server's text scrubbed of the password)."""
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return "the server does not offer STARTTLS"
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return f"login failed ({exc.smtp_code} {_server_text([exc.smtp_error], password)})"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = _server_text([exc.smtp_error], password)
+        if exc.smtp_code == -1:  # smtplib's code for a reply without a number
+            return f"the answer is not SMTP: {text}"
+        return f"{exc.smtp_code} {text}"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return f"every recipient was refused: {', '.join(sorted(exc.recipients))[:100]}"
+    if isinstance(exc, smtplib.SMTPException):
+        return _server_text([str(exc)], password) or type(exc).__name__
+    return _os_reason(exc)
 
 
 # -- outbox -----------------------------------------------------------------------------------
