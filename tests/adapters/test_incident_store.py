@@ -521,6 +521,28 @@ async def test_outbox_attempts_and_states_are_stored(store: SqliteStore, db_path
         await store.mark_outbound(99, delivered=True, error=None, next_attempt_at=None, at=NOW)
 
 
+async def test_outbox_claim_lets_one_console_take_a_message(
+    store: SqliteStore, db_path: Path
+) -> None:
+    """Two consoles on one database: a due message is claimed by one of them only; a
+    claim that is never settled (the console died) lapses, and the message is due again."""
+    mid = await store.enqueue_outbound("slack", "update", entry_id=None, at=NOW)
+    other = await SqliteStore.open(db_path)
+    try:
+        lease = NOW + timedelta(minutes=2)
+        assert not await store.claim_outbound(mid, now=NOW - timedelta(seconds=1), until=lease)
+        assert await store.claim_outbound(mid, now=NOW, until=lease)  # not due before: no
+        assert not await other.claim_outbound(mid, now=NOW, until=lease)
+        assert await other.pending_outbound(NOW + timedelta(minutes=1)) == []
+        (again,) = await other.pending_outbound(lease)  # the claim lapsed: due again
+        assert again.id == mid
+        assert await other.claim_outbound(mid, now=lease, until=lease + timedelta(minutes=2))
+        await other.mark_outbound(mid, delivered=True, error=None, next_attempt_at=None, at=lease)
+        assert not await store.claim_outbound(mid, now=lease + timedelta(days=1), until=lease)
+    finally:
+        await other.close()
+
+
 @pytest.mark.parametrize("channel", [WEBHOOK, "http://127.0.0.1:9/services/T/B/x", "", "  "])
 async def test_outbox_channel_must_be_a_name(store: SqliteStore, channel: str) -> None:
     with pytest.raises(StoreError, match="not a URL"):

@@ -208,3 +208,42 @@ async def test_two_consoles_on_one_database_see_the_same_incident(tmp_path: Path
         await app._sync_incident()
         await until(pilot, lambda: app.incident is not None)
         assert app.incident.title == "Declared elsewhere"
+
+
+async def test_two_consoles_flushing_one_outbox_post_each_update_once(
+    tmp_path: Path, slack: SlackFake
+) -> None:
+    """Updates queued while Slack was down are retried by every console that shares the
+    database; each update still reaches Slack exactly once (a claim per message)."""
+    from opsconsole.adapters.slack import SlackWebhook
+    from opsconsole.incidents.service import IncidentService
+
+    async def no_wait(_seconds: float) -> None:
+        return None
+
+    clock = MutableClock()
+    config = config_for(tmp_path, slack.webhook_url)
+    stores = [await SqliteStore.open(tmp_path / "inc.db", clock=clock) for _ in range(2)]
+    services = [
+        IncidentService(
+            store, config, clock=clock, slack=SlackWebhook(slack.webhook_url, sleep=no_wait)
+        )
+        for store in stores
+    ]
+    try:
+        await services[0].declare("API down", "API", IncidentSeverity.HIGH)
+        slack.inject("500", times=100)
+        for n in range(6):
+            await services[n % 2].send_update(f"INCIDENT: update {n}")
+        slack.clear_faults()
+        clock.advance(minutes=1)
+        sent = await asyncio.gather(*(service.flush_outbox() for service in services))
+        assert sum(sent) == 6
+        texts = [m["text"] for m in slack.messages if "update" in m["text"]]
+        assert sorted(texts) == [f"INCIDENT: update {n}" for n in range(6)]  # once each
+        assert await stores[0].pending_outbound(clock() + timedelta(days=1)) == []
+    finally:
+        for service in services:
+            await service.slack.aclose()
+        for store in stores:
+            await store.close()

@@ -1099,6 +1099,17 @@ class SqliteStore:
         )
         return [_row_to_outbound(row) for row in rows]
 
+    async def claim_outbound(self, message_id: int, *, now: datetime, until: datetime) -> bool:
+        """Take a due, pending message for one attempt (see :class:`Store`): one UPDATE,
+        so two consoles sharing the database never both post it."""
+        async with self._write(durable=True) as db:
+            cursor = await db.execute(
+                "UPDATE outbox SET next_attempt_at = ? "
+                "WHERE id = ? AND state = 'pending' AND next_attempt_at <= ?",
+                (_epoch(until), message_id, _epoch(now)),
+            )
+            return cursor.rowcount == 1
+
     async def mark_outbound(
         self,
         message_id: int,

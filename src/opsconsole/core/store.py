@@ -358,6 +358,12 @@ class IncidentStore(Protocol):
         """Return the undelivered messages due by ``now`` (``next_attempt_at <= now``),
         oldest first."""
 
+    async def claim_outbound(self, message_id: int, *, now: datetime, until: datetime) -> bool:
+        """Take message ``message_id`` for one delivery attempt: if it is still pending and
+        due by ``now``, it is not due again before ``until`` (for anyone), and True is
+        returned; False when another console took or delivered it first. A console that
+        dies after claiming leaves it due again at ``until``: delayed, never lost."""
+
     async def mark_outbound(
         self,
         message_id: int,

@@ -35,6 +35,7 @@ from opsconsole.core.redact import redact_text
 log = logging.getLogger(__name__)
 
 RETRY_AFTER = timedelta(seconds=30)
+CLAIM_FOR = timedelta(minutes=2)  # longer than a Slack post with its retries can take
 IncidentListener = Callable[[Incident | None], None]
 
 
@@ -244,6 +245,9 @@ class IncidentService:
         now = self.clock()
         sent = 0
         for message in await self.store.pending_outbound(now):
+            # Another console on the same database may be flushing too: one takes it.
+            if not await self.store.claim_outbound(message.id, now=now, until=now + CLAIM_FOR):
+                continue
             try:
                 await self.slack.post(message.payload)
             except SlackError as exc:
