@@ -293,6 +293,8 @@ async def test_a_page_is_a_screenful_and_the_cursor_walks_across_pages(tmp_path:
         assert seen == everything  # every ticket once, in the queue's order
         await pilot.press("right_square_bracket")  # past the end: nothing happens
         assert seen[-len(screen.rows) :] == [t.number for t in screen.rows]
+        await pilot.press("pagedown")  # no next page: PgDn goes to the last row
+        assert screen.current_number() == everything[-1]
         await pilot.press("pageup")  # from the last page (34) to the one before
         assert screen.query_state.offset == visible
         # ↑ on the first row: the previous page, on its last row

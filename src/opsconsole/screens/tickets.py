@@ -62,11 +62,13 @@ class QueueTable(FastTable[Text]):
     page, so the cursor keys walk the whole queue although only a screenful is loaded."""
 
     class Edge(Message):
-        """The cursor tried to leave the loaded page: ``step`` is +1 (down) or -1 (up)."""
+        """The cursor tried to leave the loaded page: ``step`` is +1 (down) or -1 (up);
+        ``page`` for PgDn/PgUp (which land on the last/first row when there is no page)."""
 
-        def __init__(self, step: int) -> None:
+        def __init__(self, step: int, *, page: bool = False) -> None:
             super().__init__()
             self.step = step
+            self.page = page
 
     def action_cursor_down(self) -> None:
         if self.row_count and self.cursor_row >= self.row_count - 1:
@@ -81,10 +83,10 @@ class QueueTable(FastTable[Text]):
             super().action_cursor_up()
 
     def action_page_down(self) -> None:
-        self.post_message(self.Edge(1))
+        self.post_message(self.Edge(1, page=True))
 
     def action_page_up(self) -> None:
-        self.post_message(self.Edge(-1))
+        self.post_message(self.Edge(-1, page=True))
 
     class Resized(Message):
         """The table's size changed: a screenful may now be more or fewer rows."""
@@ -375,24 +377,32 @@ class TicketsScreen(TicketActions):
         self.query_state = replace(self.query_state, sort=SORTS[self._sort_index], offset=0)
         await self.refresh_tickets(recount=False)  # same filter, same count
 
-    async def action_page(self, step: int, row: int | None = None) -> None:
-        """Next or previous page of rows (a screenful); the cursor keeps its row."""
+    async def action_page(self, step: int, row: int | None = None) -> bool:
+        """Next or previous page of rows (a screenful); the cursor keeps its row.
+        Returns False when there is no such page."""
         offset = self.query_state.offset
         size = self.page_size()
         if step > 0:
             offset += size
             # While a new filter is being counted (total < 0), a full page may have more.
             if offset >= self.total if self.total >= 0 else len(self.rows) < size:
-                return
+                return False
         else:
             if offset <= 0:
-                return
+                return False
             offset = max(0, offset - size)
         self.query_state = replace(self.query_state, offset=offset)
         await self.refresh_tickets(recount=False, row=row)
+        return True
 
     @on(QueueTable.Edge)
     async def _cross_page(self, event: QueueTable.Edge) -> None:
         # Down past the last row: the next page, on its first row; up past the first: the
-        # previous page, on its last row.
+        # previous page, on its last row. PgDn/PgUp keep the row, or with no page that way,
+        # go to the last/first row as in any list.
+        if event.page:
+            if not await self.action_page(event.step):
+                table = self.query_one("#tickets-table", DataTable)
+                table.move_cursor(row=table.row_count - 1 if event.step > 0 else 0)
+            return
         await self.action_page(event.step, row=0 if event.step > 0 else self.page_size() - 1)
