@@ -6,7 +6,10 @@ See BENCHMARKS.md ("Garbage collection") for the measurements behind each choice
   first frame is up they are frozen out of the full collections' scans.
 * CPython's own full collections are switched off (``GC_OLD_THRESHOLD``): they came at
   random moments, cost 20–170 ms as the heap grew, and landed on keypresses. The app runs
-  one itself every ``GC_FULL_EVERY`` seconds (:meth:`GcTuningMixin.collect_garbage`).
+  one itself every ``GC_FULL_EVERY`` seconds (:meth:`GcTuningMixin.collect_garbage`); while
+  the operator is typing (a key within ``KEY_IDLE`` seconds) it waits for the end of the
+  next key's pause (below), right after that key's frame, where the next key is least
+  likely to be waiting.
 * The young generation collects every ``GC_YOUNG_THRESHOLD`` net allocations: a larger
   threshold (5,000 was tried) makes each middle collection scan ten times as many
   survivors, 10–70 ms instead of 1–7 ms.
@@ -43,6 +46,7 @@ GC_YOUNG_THRESHOLD = 1000  # net allocations between young collections (CPython:
 GC_OLD_THRESHOLD = 1_000_000  # middle collections between automatic full ones: in effect never
 GC_FULL_EVERY = 30.0  # seconds between the app's own full collections
 KEY_GC_HOLD = 0.15  # seconds a keypress keeps the collector paused
+KEY_IDLE = 1.0  # seconds without a key before a due full collection runs at once
 log = logging.getLogger(__name__)
 
 
@@ -51,6 +55,8 @@ class GcTuningMixin(_AppBase):
 
     _heap_frozen = False
     _gc_held = False
+    _full_due = False
+    _last_key = float("-inf")
     _gc_threshold: tuple[int, int, int] = (700, 10, 10)
 
     def _freeze_startup_heap(self) -> None:
@@ -74,7 +80,16 @@ class GcTuningMixin(_AppBase):
         promotions, that took so long that closed screens (widgets hold reference cycles)
         piled up: +49 MB RSS over the 30-minute soak. With the heap kept small this way, a
         full collection takes ~10–30 ms.
+
+        While keys are coming in, it is put off until the current key's pause ends.
         """
+        if self._gc_held or time.monotonic() - self._last_key < KEY_IDLE:
+            self._full_due = True
+            return
+        self._collect_all()
+
+    def _collect_all(self) -> None:
+        self._full_due = False
         started = time.perf_counter()
         freed = gc.collect()
         log.debug(
@@ -84,6 +99,7 @@ class GcTuningMixin(_AppBase):
     async def on_event(self, event: events.Event) -> None:
         """Pause the collector while a keypress is handled and drawn (see the module)."""
         if isinstance(event, events.Key) and not event.is_forwarded:
+            self._last_key = time.monotonic()
             self._hold_gc()
         await super().on_event(event)
 
@@ -100,6 +116,8 @@ class GcTuningMixin(_AppBase):
         if self._gc_held:
             self._gc_held = False
             gc.enable()
+            if self._full_due:  # put off while keys came in: now, after the key's frame
+                self._collect_all()
 
     def _thaw_heap(self) -> None:
         """Undo everything (at unmount): what was frozen can be collected again."""

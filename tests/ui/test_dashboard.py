@@ -338,3 +338,33 @@ async def test_no_automatic_collection_between_a_keypress_and_its_repaint(
             assert during == [False, False] and not gc.isenabled()
         finally:
             gc.enable()
+
+
+async def test_a_full_collection_due_while_typing_runs_right_after_a_key(tmp_path: Path) -> None:
+    """The 30 s full collection waits while keys come in, and runs when a key's pause ends."""
+    import gc
+    import weakref
+
+    class Node:
+        def __init__(self) -> None:
+            self.me = self
+
+    app = build(tmp_path, ScriptedRunner())
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        app.query_one(HealthPane).focus()
+        await pilot.press("j")
+        # Collections stay off for this check, except the app's own full one.
+        gc.disable()
+        app._gc_held = False
+        try:
+            cycle = Node()
+            alive = weakref.ref(cycle)
+            del cycle
+            app.collect_garbage()  # the timer fires while the operator is typing
+            assert alive() is not None and app._full_due
+            app._gc_held = True  # as a key does
+            app._release_gc()  # the key's pause ends: the due collection runs now
+            assert alive() is None and not app._full_due
+        finally:
+            gc.enable()
