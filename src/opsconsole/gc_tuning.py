@@ -1,6 +1,7 @@
 """The cyclic garbage collector, tuned for a UI that runs for a whole shift.
 
-See BENCHMARKS.md ("Garbage collection") for the measurements behind each choice:
+See README.md ("Garbage collection") and BENCHMARKS.md for the measurements behind each
+choice:
 
 * Start-up objects (modules, config, widgets; ≈90k) live as long as the app, so once the
   first frame is up they are frozen out of the full collections' scans.

@@ -38,6 +38,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from ssl import SSLContext
+from typing import cast
 
 from opsconsole.adapters.mail import MAX_MESSAGE_BYTES
 from opsconsole.adapters.socket_deadline import Deadline
@@ -221,14 +222,13 @@ class ImapPoller:
         conn: imaplib.IMAP4 | None = None
         deadline = Deadline(s.deadline).start()
         try:
-            context = s.ssl_context or ssl.create_default_context()
+            context = _deadline_context(s.ssl_context, deadline)
             if s.tls and not s.starttls:
-                conn = _WatchedIMAP4SSL(deadline, s.host, s.port, context, s.timeout)
+                conn = imaplib.IMAP4_SSL(s.host, s.port, ssl_context=context, timeout=s.timeout)
             else:
                 conn = _WatchedIMAP4(deadline, s.host, s.port, s.timeout)
                 if s.tls:
                     conn.starttls(ssl_context=context)
-                    deadline.watch(conn.sock)
             conn.login(s.user, s.password)
             typ, data = conn.select(_quote_mailbox(s.folder), readonly=readonly)
             if typ != "OK":
@@ -251,7 +251,8 @@ class ImapPoller:
 
 
 class _WatchedIMAP4(imaplib.IMAP4):
-    """IMAP4 whose socket a :class:`Deadline` can cut (it connects in the constructor)."""
+    """Plain IMAP4 whose socket a :class:`Deadline` can cut (it connects in the
+    constructor). TLS sockets are watched by :class:`_DeadlineContext`."""
 
     def __init__(self, deadline: Deadline, host: str, port: int, timeout: float) -> None:
         self._deadline = deadline
@@ -262,18 +263,32 @@ class _WatchedIMAP4(imaplib.IMAP4):
         return self._deadline.watch(sock)
 
 
-class _WatchedIMAP4SSL(imaplib.IMAP4_SSL):
-    """IMAP4_SSL whose socket a :class:`Deadline` can cut."""
+class _DeadlineContext:
+    """An SSLContext stand-in for imaplib and smtplib (they only call ``wrap_socket``):
+    the TLS socket is put under the deadline before its handshake, so a server dripping its
+    certificate is cut off too (implicit TLS and STARTTLS alike)."""
 
-    def __init__(
-        self, deadline: Deadline, host: str, port: int, context: SSLContext, timeout: float
-    ) -> None:
+    def __init__(self, context: SSLContext, deadline: Deadline) -> None:
+        self._context = context
         self._deadline = deadline
-        super().__init__(host, port, ssl_context=context, timeout=timeout)
 
-    def _create_socket(self, timeout: float | None) -> socket.socket:  # private in imaplib
-        sock: socket.socket = super()._create_socket(timeout)  # type: ignore[misc]
-        return self._deadline.watch(sock)
+    def wrap_socket(self, sock: socket.socket, server_hostname: str | None = None) -> ssl.SSLSocket:
+        wrapped = self._context.wrap_socket(
+            sock, server_hostname=server_hostname, do_handshake_on_connect=False
+        )
+        self._deadline.watch(wrapped)
+        try:
+            wrapped.do_handshake()
+        except BaseException:
+            wrapped.close()  # as wrap_socket does: the caller never gets it to close
+            raise
+        return wrapped
+
+
+def _deadline_context(context: SSLContext | None, deadline: Deadline) -> SSLContext:
+    """The TLS settings to hand to imaplib/smtplib, with the deadline watching the socket."""
+    real = context or ssl.create_default_context()
+    return cast(SSLContext, _DeadlineContext(real, deadline))  # they only call wrap_socket
 
 
 def _too_slow(seconds: float) -> str:
@@ -364,22 +379,20 @@ class SmtpSender:
         encrypted = s.ssl or s.starttls
         if s.user and not encrypted and not _is_loopback(s.host):
             raise MailTransportError(f"{where}: refusing to send the password without TLS")
-        context = s.ssl_context or ssl.create_default_context()
         client: smtplib.SMTP | None = None
         deadline = Deadline(s.deadline).start()
         try:
+            context = _deadline_context(s.ssl_context, deadline)
             if s.ssl:
-                client = _WatchedSMTPSSL(deadline, s.host, timeout=s.timeout, context=context)
+                client = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
             else:
                 client = _WatchedSMTP(deadline, s.host, timeout=s.timeout)
-            code, greeting = client.connect(s.host, s.port)
-            if code != 220:  # what SMTP(host, port) checks when it connects itself
-                raise smtplib.SMTPConnectError(code, greeting)
+                code, greeting = client.connect(s.host, s.port)
+                if code != 220:  # what SMTP(host, port) checks when it connects itself
+                    raise smtplib.SMTPConnectError(code, greeting)
             client.ehlo()
             if s.starttls and not s.ssl:
                 client.starttls(context=context)
-                if client.sock is not None:
-                    deadline.watch(client.sock)
                 client.ehlo()
             if s.user:
                 client.login(s.user, s.password or "")
@@ -403,28 +416,14 @@ class SmtpSender:
 
 
 class _WatchedSMTP(smtplib.SMTP):
-    """SMTP whose sockets a :class:`Deadline` can cut. Not connected by the constructor
-    (the greeting must already be under the deadline): call :meth:`connect`."""
+    """Plain SMTP whose socket a :class:`Deadline` can cut. Not connected by the
+    constructor (the greeting must already be under the deadline): call :meth:`connect`.
+    TLS sockets are watched by :class:`_DeadlineContext`."""
 
     def __init__(self, deadline: Deadline, host: str, *, timeout: float) -> None:
         self._deadline = deadline
         super().__init__(timeout=timeout)
         self._host = host  # TLS's server_hostname; only SMTP(host) sets it, not connect()
-
-    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:  # private
-        sock: socket.socket = super()._get_socket(host, port, timeout)  # type: ignore[misc]
-        return self._deadline.watch(sock)
-
-
-class _WatchedSMTPSSL(smtplib.SMTP_SSL):
-    """SMTP_SSL whose sockets a :class:`Deadline` can cut."""
-
-    def __init__(
-        self, deadline: Deadline, host: str, *, timeout: float, context: SSLContext
-    ) -> None:
-        self._deadline = deadline
-        super().__init__(timeout=timeout, context=context)
-        self._host = host
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:  # private
         sock: socket.socket = super()._get_socket(host, port, timeout)  # type: ignore[misc]
