@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,20 @@ def build(tmp_path: Path, runner: ScriptedRunner, *, poll: bool = False, names=N
         poll=poll,
     )
     return app
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def unreachable_cycle() -> weakref.ref[_Node]:
+    """A reference cycle nothing else points to (only a cyclic collection frees it),
+    returned as a weak reference that says whether it is still alive."""
+    cycle = _Node()
+    alive = weakref.ref(cycle)
+    del cycle
+    return alive
 
 
 def column(pane: HealthPane, key: str) -> list[str]:
@@ -229,18 +244,11 @@ async def test_start_up_garbage_is_collected_and_the_collector_restarted_after_t
     """``opsconsole`` starts with the collector paused; the first frame switches it back on,
     after freeing what start-up left as cyclic garbage (it must not be frozen forever)."""
     import gc
-    import weakref
-
-    class Node:
-        def __init__(self) -> None:
-            self.me = self
 
     app = build(tmp_path, ScriptedRunner())
     gc.disable()  # as opsconsole.__main__.main does
     try:
-        cycle = Node()
-        alive = weakref.ref(cycle)
-        del cycle
+        alive = unreachable_cycle()
         async with app.run_test(size=(120, 30)) as pilot:
             await pilot.pause()
             assert gc.isenabled()
@@ -282,20 +290,13 @@ def test_the_command_line_pauses_the_collector_only_for_the_console(tmp_path: Pa
 async def test_the_periodic_full_collection_frees_reference_cycles(tmp_path: Path) -> None:
     """Closed screens are cycles of widgets: the app's own full collection frees them."""
     import gc
-    import weakref
-
-    class Node:
-        def __init__(self) -> None:
-            self.me = self
 
     app = build(tmp_path, ScriptedRunner())
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause()
         gc.disable()  # only the app's collection may free it
         try:
-            cycle = Node()
-            alive = weakref.ref(cycle)
-            del cycle
+            alive = unreachable_cycle()
             assert alive() is not None
             app.collect_garbage()
             assert alive() is None
@@ -343,11 +344,6 @@ async def test_no_automatic_collection_between_a_keypress_and_its_repaint(
 async def test_a_full_collection_due_while_typing_runs_right_after_a_key(tmp_path: Path) -> None:
     """The 30 s full collection waits while keys come in, and runs when a key's pause ends."""
     import gc
-    import weakref
-
-    class Node:
-        def __init__(self) -> None:
-            self.me = self
 
     app = build(tmp_path, ScriptedRunner())
     async with app.run_test(size=(120, 30)) as pilot:
@@ -358,9 +354,7 @@ async def test_a_full_collection_due_while_typing_runs_right_after_a_key(tmp_pat
         gc.disable()
         app._gc_held = False
         try:
-            cycle = Node()
-            alive = weakref.ref(cycle)
-            del cycle
+            alive = unreachable_cycle()
             app.collect_garbage()  # the timer fires while the operator is typing
             assert alive() is not None and app._full_due
             app._gc_held = True  # as a key does
