@@ -35,7 +35,9 @@ from opsconsole.core.redact import redact_text
 log = logging.getLogger(__name__)
 
 RETRY_AFTER = timedelta(seconds=30)
-CLAIM_FOR = timedelta(minutes=2)  # longer than a Slack post with its retries can take
+# Longer than one post can take with its retries: 4 attempts × 10 s + 3 waits of at most
+# 60 s (Retry-After and backoff are both capped at 60 s) = 220 s.
+CLAIM_FOR = timedelta(minutes=4)
 IncidentListener = Callable[[Incident | None], None]
 
 
