@@ -91,3 +91,35 @@ def test_unreadable_path_exits_non_zero(tmp_path: Path) -> None:
     )
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr and proc.stderr.startswith("opsconsole: ")
+
+
+def test_a_reply_is_threaded_whatever_the_maildir_names_sort_like(tmp_path: Path) -> None:
+    """Maildir names carry the delivery time with microseconds not zero-padded, so within
+    one second a plain string sort can put a reply before the message it answers."""
+    from opsconsole.adapters.mail import delivery_order, iter_source
+
+    mailbox.Maildir(str(tmp_path / "Mail"), create=True)  # new/, cur/, tmp/
+    question = raw_mail("How do I create a policy?", "Docs?", message_id="<q1@globex.com>")
+    reply = raw_mail(
+        "Re: How do I create a policy?",
+        "More detail",
+        message_id="<q2@globex.com>",
+        In_Reply_To="<q1@globex.com>",
+    )
+    # delivered in this order, 5,234 µs and 123,456 µs into the same second
+    for name, raw in (
+        ("1764300000.M5234P7Q1.host", question),
+        ("1764300000.M123456P7Q2.host", reply),
+    ):
+        (tmp_path / "Mail" / "new" / name).write_bytes(raw)
+    names = ["1764300000.M123456P7Q2.host", "1764300000.M5234P7Q1.host"]
+    assert sorted(names) == names  # what a string sort did
+    assert sorted(names, key=delivery_order) == names[::-1]
+    assert [source for source, _raw in iter_source(tmp_path / "Mail")] == [
+        "new/1764300000.M5234P7Q1.host",
+        "new/1764300000.M123456P7Q2.host",
+    ]
+    db = str(tmp_path / "t.db")
+    done = run("tickets", "import", str(tmp_path / "Mail"), "--db", db, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1].startswith("imported 1, threaded 1")

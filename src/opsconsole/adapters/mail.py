@@ -1046,6 +1046,17 @@ def _read_file(
         return None
 
 
+def delivery_order(name: str) -> tuple[str | int, ...]:
+    """Sort key for Maildir file names in delivery order: their numbers compared as numbers.
+
+    Maildir names start with the delivery time, e.g. ``1764300000.M5234P12Q1.host``
+    (seconds, then microseconds *without* leading zeros), so a plain string sort puts
+    ``M123456`` before ``M5234`` within a second, and a reply before the message it answers.
+    """
+    parts = re.split(r"(\d+)", name)  # even positions text, odd positions digits
+    return tuple(int(part) if i % 2 else part for i, part in enumerate(parts))
+
+
 def _iter_maildir(
     path: Path, max_bytes: int, problems: list[tuple[str, str]] | None
 ) -> Iterator[tuple[str, bytes]]:
@@ -1054,7 +1065,7 @@ def _iter_maildir(
         if not folder.is_dir():
             continue
         try:
-            names = sorted(os.listdir(folder))
+            names = sorted(os.listdir(folder), key=delivery_order)
         except OSError as exc:
             raise MailSourceError(f"cannot read {folder}: {exc.strerror or exc}") from None
         for name in names:

@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from opsconsole.adapters.mail import MAX_MESSAGE_BYTES
+from opsconsole.adapters.mail import MAX_MESSAGE_BYTES, delivery_order
 from opsconsole.config.schema import Config
 from opsconsole.tickets.service import IntakeResult, TicketService
 
@@ -95,7 +95,8 @@ class MailboxPoller:
         """Maildir protocol: read each file in ``new/``, then rename it into ``cur/`` as seen."""
         new = path / "new"  # the config loader already expanded ~
         await asyncio.to_thread(_ensure_maildir, path)
-        names = sorted(await asyncio.to_thread(lambda: [p.name for p in new.iterdir()]))
+        names = await asyncio.to_thread(lambda: [p.name for p in new.iterdir()])
+        names.sort(key=delivery_order)  # a reply after the message it answers
         for name in names:
             if name.startswith("."):
                 continue
