@@ -85,7 +85,8 @@ class Tracer:
 
         self.gcs: list[tuple[float, float, int, int]] = []
         self.frames: list[tuple[float, float, str]] = []
-        self.keys: list[tuple[str, float, float]] = []
+        self.keys: list[tuple[str, float, float, float, float]] = []
+        self.cpu_shares: list[float] = []
         self._gc_start = 0.0
 
         def on_gc(phase: str, info: dict[str, int]) -> None:
@@ -129,18 +130,29 @@ class Tracer:
 
         asyncio.events.Handle._run = timed_run  # type: ignore[method-assign]
 
-    def key(self, key: str, start: float, latency: float) -> None:
+    def key(self, key: str, start: float, latency: float, thread_cpu: float, cpu: float) -> None:
+        """``thread_cpu``/``cpu``: the UI thread's and the whole process's CPU time meanwhile."""
+        self.cpu_shares.append(thread_cpu / latency if latency > 0 else 1.0)
         if latency >= self.SLOW_KEY:
-            self.keys.append((key, start, latency))
+            self.keys.append((key, start, latency, thread_cpu, cpu))
 
     def finish(self) -> list[dict[str, Any]]:
-        out = []
-        for key, start, latency in self.keys:
+        shares = sorted(self.cpu_shares)
+        out: list[dict[str, Any]] = [
+            {
+                "key": "(every key: UI-thread CPU / latency)",
+                "n": len(shares),
+                "median": round(statistics.median(shares), 2) if shares else None,
+            }
+        ]
+        for key, start, latency, thread_cpu, cpu in self.keys:
             end = start + latency
             out.append(
                 {
                     "key": key,
                     "ms": round(latency * 1000, 1),
+                    "ui_thread_cpu_ms": round(thread_cpu * 1000, 1),
+                    "process_cpu_ms": round(cpu * 1000, 1),
                     "gc": [
                         (gen, round((b - a) * 1000, 1), n)
                         for a, b, gen, n in self.gcs
@@ -219,6 +231,7 @@ def child_app(
         probe.done.clear()
         event = events.Key(key, char)
         event.set_sender(app)
+        cpu0 = (time.thread_time(), time.process_time())
         probe.pending = (time.perf_counter(), state)
         app._driver.send_message(event)  # what the terminal driver's input thread does
         try:
@@ -228,7 +241,8 @@ def child_app(
             return None
         latency = probe.key_latencies.pop()
         if tracer is not None:
-            tracer.key(key, time.perf_counter() - latency, latency)
+            thread_cpu, cpu = time.thread_time() - cpu0[0], time.process_time() - cpu0[1]
+            tracer.key(key, time.perf_counter() - latency, latency, thread_cpu, cpu)
         return latency
 
     async def pilot(_pilot: Any) -> None:

@@ -3,6 +3,12 @@
 The TUI and the CLI share this code: ``opsconsole check`` calls :meth:`ProbeEngine.run_once`,
 the dashboard calls :meth:`ProbeEngine.start`. Polls of one probe never overlap: run,
 record, publish, then sleep until the next slot.
+
+Each probe keeps a fixed phase on its interval (probe *i* of *n* runs at ``i/n`` of the
+way through each interval, as Prometheus spreads its scrape targets), so 500 probes at 5 s
+make a steady 100 runs a second rather than one burst every 5 s that the keyboard waits
+behind. The first runs are spread over at most 2 s so every probe shows a state quickly;
+the second run then moves onto the grid early (never late), so no gap exceeds the interval.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -28,6 +35,16 @@ SPARK_POINTS = 30
 UPTIME_REFRESH = 60.0
 FIRST_UPTIME_REFRESH = 5.0
 MAINTENANCE_EVERY = 600.0
+FIRST_RUN_SPREAD = 2.0
+"""Seconds over which the first runs are spread (less for shorter intervals)."""
+
+
+def next_due(base: float, phase: float, interval: float, now: float) -> float:
+    """The first time after ``now`` on the grid ``base + phase + k * interval`` (k ≥ 0)."""
+    if interval <= 0:
+        return now
+    k = max(math.floor((now - base - phase) / interval) + 1, 0)
+    return base + phase + k * interval
 
 
 class Runner(Protocol):
@@ -203,10 +220,12 @@ class ProbeEngine:
         if self._tasks:
             return
         count = max(len(self._slots), 1)
+        base = asyncio.get_running_loop().time()
         for index, slot in enumerate(self._slots.values()):
-            # Spread first runs over up to 2 s so a big config never starts as one burst.
-            spread = min(slot.probe.interval.total_seconds(), 2.0) * index / count
-            self._tasks.append(asyncio.create_task(self._loop(slot, spread)))
+            interval = slot.probe.interval.total_seconds()
+            first = min(interval, FIRST_RUN_SPREAD) * index / count
+            phase = interval * index / count
+            self._tasks.append(asyncio.create_task(self._loop(slot, base, first, phase)))
         self._tasks.append(asyncio.create_task(self._maintenance()))
 
     async def stop(self) -> None:
@@ -242,20 +261,20 @@ class ProbeEngine:
         slot.wake.clear()
         return woken
 
-    async def _loop(self, slot: _Slot, initial_delay: float) -> None:
+    async def _loop(self, slot: _Slot, base: float, first: float, phase: float) -> None:
+        """Run ``slot`` at ``base + first``, then on its grid ``base + phase + k * interval``."""
         loop = asyncio.get_running_loop()
         interval = slot.probe.interval.total_seconds()
-        forced = await self._sleep_or_wake(slot, initial_delay)
+        forced = await self._sleep_or_wake(slot, base + first - loop.time())
         while True:
             while not forced and self.paused:
                 forced = await self._sleep_or_wake(slot, 0.25)
-            started = loop.time()
             try:
                 await self._run_slot(slot)
             except Exception:  # the runner never raises; this is a last line of defence
                 log.exception("probe %s crashed", slot.probe.name)
-            remaining = interval - (loop.time() - started)
-            forced = await self._sleep_or_wake(slot, remaining)
+            now = loop.time()
+            forced = await self._sleep_or_wake(slot, next_due(base, phase, interval, now) - now)
 
     async def _maintenance(self) -> None:
         """Apply retention at start and every 10 minutes; refresh uptime every minute."""

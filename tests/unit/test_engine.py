@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
+from opsconsole import engine as engine_module
 from opsconsole.adapters.sqlite_store import SqliteStore
 from opsconsole.config.schema import ProbeConfig
 from opsconsole.core.clock import frozen_clock
 from opsconsole.core.models import ProbeResult, ProbeState
-from opsconsole.engine import ProbeEngine, ProbeStatus
+from opsconsole.engine import ProbeEngine, ProbeStatus, next_due
 
 from fakes import FROZEN, ScriptedRunner, config_with, failed, ok
 
@@ -90,6 +94,59 @@ async def test_schedule_pause_resume_and_run_now() -> None:
         await wait_until(lambda: runner.calls["a"] >= paused_at["a"] + 3)
     finally:
         await engine.stop()
+
+
+def test_next_due_is_the_next_point_on_the_probes_grid() -> None:
+    assert next_due(0.0, 0.25, 1.0, now=0.1) == 0.25  # early in the first interval
+    assert next_due(0.0, 0.25, 1.0, now=0.25) == 1.25  # exactly on a point: the next one
+    assert next_due(0.0, 0.25, 1.0, now=3.7) == 4.25  # a run that overran: skip, no burst
+    assert next_due(10.0, 0.0, 2.0, now=10.001) == 12.0
+    assert next_due(0.0, 0.0, 0.0, now=5.0) == 5.0
+
+
+class TimedRunner(ScriptedRunner):
+    """Records when each probe ran (event-loop time)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times: dict[str, list[float]] = {}
+
+    async def run(self, probe: ProbeConfig) -> ProbeResult:
+        self.times.setdefault(probe.name, []).append(asyncio.get_running_loop().time())
+        return await super().run(probe)
+
+
+async def test_probes_settle_on_evenly_spread_phases_without_longer_gaps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """4 probes at 1 s: first runs 100 ms apart, then one run every 250 ms.
+
+    Probe i of n keeps phase i/n of its interval (no burst of every probe at once), and
+    moving onto that phase only ever shortens a gap: none is longer than the interval.
+    (The first-run spread is cut from 2 s to 0.4 s so the first runs, at i × 0.1 s, are
+    off the grid, at i × 0.25 s, as they are for real intervals over 2 s.)
+    """
+    monkeypatch.setattr(engine_module, "FIRST_RUN_SPREAD", 0.4)
+    runner = TimedRunner()
+    names = ["a", "b", "c", "d"]
+    engine = ProbeEngine(config_with(names, interval="1s"), store=None, runner=runner)
+    base = asyncio.get_running_loop().time()
+    await engine.start()
+    try:
+        await asyncio.sleep(3.3)
+    finally:
+        await engine.stop()
+    slack = 0.12  # scheduling jitter on a busy CI machine
+    for index, name in enumerate(names):
+        times = [t - base for t in runner.times[name]]
+        assert abs(times[0] - 0.1 * index) < slack, (name, times)  # first runs come fast
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert gaps and max(gaps) < 1.0 + slack, (name, gaps)
+        for t in times[1:]:  # every later run sits on the probe's own phase
+            phase = t % 1.0
+            distance = min(abs(phase - index / 4), 1.0 - abs(phase - index / 4))
+            assert distance < slack, (name, round(t, 3))
+        assert len(times) >= 3, (name, times)
 
 
 class SlowRunner(ScriptedRunner):
