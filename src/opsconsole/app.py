@@ -198,16 +198,15 @@ class OpsConsoleApp(TelemetryAppMixin, GcTuningMixin, ShiftActions, IncidentActi
             if pane.source_name in self.pane_notes:
                 note = self.pane_notes[pane.source_name]
                 pane.apply(SourceStatus(pane.source_name, timedelta(0)).failed(note, self.clock()))
-        if self._sources_factory is not None and self.source_names:
-            sources = {k: v for k, v in self._sources_factory().items() if k in self.source_names}
-            self.hub = SourceHub(
-                self.config, sources, clock=self.clock, listener=self._on_source_status
-            )
+        if not self.poll:
+            self._build_hub()  # tests drive the sources themselves, straight away
         # Startup objects live as long as the app: freeze them out of the cyclic GC's full
         # scans (≈100 ms each on a 130k-object heap) once the first frame is up.
         self.call_after_refresh(self._freeze_startup_heap)
         if self.poll:
-            # After the first frame: the first probe builds httpx's TLS context (~35 ms).
+            # After the first frame: the source adapters import httpx, requests and urllib3
+            # (~40 ms) and the first probe builds httpx's TLS context (~35 ms); until then
+            # the source panes say "waiting for the first poll…".
             self.call_after_refresh(self._start_polling)
             if not self.is_headless:  # tests drive the checklist explicitly
                 self.call_after_refresh(self.maybe_open_checklist)
@@ -247,10 +246,22 @@ class OpsConsoleApp(TelemetryAppMixin, GcTuningMixin, ShiftActions, IncidentActi
         if self.engine is not None and self._health is not None:
             self._health.show(self.engine.statuses())
 
+    def _build_hub(self) -> None:
+        """Build the configured sources' adapters and the hub that polls them."""
+        if self.hub is not None or self._sources_factory is None or not self.source_names:
+            return
+        sources = {k: v for k, v in self._sources_factory().items() if k in self.source_names}
+        self.hub = SourceHub(
+            self.config, sources, clock=self.clock, listener=self._on_source_status
+        )
+
     async def _start_polling(self) -> None:
         if self.engine is not None:
             await self.engine.start()
+        self._build_hub()
         if self.hub is not None:
+            if self.engine is not None and self.engine.paused:
+                self.hub.pause()  # p was pressed before the first frame
             self.hub.start()
 
     async def _start_tickets(self) -> None:

@@ -17,7 +17,17 @@ from opsconsole.screens.help import HelpScreen
 from opsconsole.widgets.health_pane import HealthPane
 from opsconsole.widgets.status_header import StatusHeader
 
-from fakes import FROZEN, ScriptedRunner, config_with, failed, ok, slow
+from fakes import (
+    FROZEN,
+    FakeSource,
+    ScriptedRunner,
+    config_with,
+    failed,
+    ok,
+    slow,
+    sources_config,
+    statuspage_snapshot,
+)
 
 NAMES = ["API health", "Dashboard", "Slow endpoint"]
 
@@ -108,6 +118,41 @@ async def test_p_pauses_and_resumes_polling(tmp_path: Path) -> None:
         await pilot.press("p")
         assert not app.engine.paused
         assert not app.query_one(StatusHeader).paused
+
+
+async def test_sources_are_built_after_the_first_frame(tmp_path: Path) -> None:
+    """``opsconsole run`` builds the source adapters (which import httpx, requests and
+    urllib3) once the dashboard has been laid out, not before its first frame; they then
+    poll, and p pauses them with the probes."""
+    built: list[bool] = []
+    source = FakeSource(statuspage_snapshot())
+
+    def sources_factory() -> dict[str, FakeSource]:
+        # The health table already has its place on screen: the first layout is done.
+        built.append(app.query_one(HealthPane).region.height > 0)
+        return {"statuspage": source}
+
+    async def store_factory() -> SqliteStore:
+        return await SqliteStore.open(tmp_path / "s.db", clock=frozen_clock(FROZEN))
+
+    app = make_app(
+        sources_config(statuspage=True),
+        store_factory=store_factory,
+        runner_factory=ScriptedRunner,
+        sources_factory=sources_factory,
+        clock=frozen_clock(FROZEN),
+        poll=True,
+    )
+    async with app.run_test(size=(120, 30)) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if source.polls:
+                break
+        assert built == [True]
+        assert source.polls >= 1
+        await pilot.press("p")
+        assert app.hub is not None
+        assert all(poller.paused for poller in app.hub.pollers.values())
 
 
 async def test_question_mark_opens_help_and_escape_closes(tmp_path: Path) -> None:
@@ -262,20 +307,31 @@ def test_the_command_line_pauses_the_collector_only_for_the_console(tmp_path: Pa
     """The ``opsconsole`` entry point pauses the collector; commands other than the console
     (which restarts it after its first frame) switch it back on at once."""
     import gc
+    import os
     from unittest import mock
 
     from opsconsole import __main__ as entry
 
     seen: list[bool] = []
 
+    plugins: list[str | None] = []
+
     def fake_cli_main() -> int:
         seen.append(gc.isenabled())
+        plugins.append(os.environ.get("PYDANTIC_DISABLE_PLUGINS"))
         return 0
 
     try:
-        with mock.patch("opsconsole.cli.main", fake_cli_main):
+        with (
+            mock.patch("opsconsole.cli.main", fake_cli_main),
+            mock.patch.dict(os.environ, clear=False) as environ,
+        ):
+            environ.pop("PYDANTIC_DISABLE_PLUGINS", None)
             assert entry.main() == 0
-        assert seen == [False]
+            environ["PYDANTIC_DISABLE_PLUGINS"] = "logfire"  # a user's own setting is kept
+            assert entry.main() == 0
+        assert seen == [False, False]
+        assert plugins == ["__all__", "logfire"]
         gc.disable()
         config = tmp_path / "checks.yaml"
         config.write_text("probes: []\n")

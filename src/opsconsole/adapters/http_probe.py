@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import http.cookiejar
+import functools
 import re
 import socket
 import ssl
@@ -48,14 +48,14 @@ from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from opsconsole import __version__
 from opsconsole.core.clock import Clock, system_clock
 from opsconsole.core.durations import format_duration
 from opsconsole.core.models import ConditionResult, Outcome, ProbeObservation, ProbeResult
 
 if TYPE_CHECKING:
+    import httpx
+
     from opsconsole.config.schema import ProbeConfig
     from opsconsole.core.conditions import Condition
 
@@ -109,7 +109,12 @@ class _TargetLock:
         self.users = 0
 
 
-_CLOSED_STREAM = httpx.ByteStream(b"")  # what a closed response points at instead
+@functools.cache
+def _closed_stream() -> httpx.ByteStream:
+    """What a closed response points at instead of its stream (one, shared)."""
+    import httpx
+
+    return httpx.ByteStream(b"")
 
 
 class ProbeRunner:
@@ -234,6 +239,12 @@ class ProbeRunner:
     def _client(self, verify: bool) -> httpx.AsyncClient:
         client = self._clients.get(verify)
         if client is None:
+            # httpx (with http.cookiejar and email) is imported on the first probe, after
+            # the dashboard's first frame, not when the console starts (~25 ms).
+            import http.cookiejar
+
+            import httpx
+
             tls: ssl.SSLContext | bool = verify
             if verify and self._ssl_context is not None:
                 tls = self._ssl_context
@@ -257,6 +268,8 @@ class ProbeRunner:
     async def _run_http(self, probe: ProbeConfig, partial: _Partial) -> None:
         if probe.url is None:
             raise _ProbeFailure(Outcome.ERROR, "probe has no url")
+        import httpx
+
         client = self._client(probe.verify_tls)
         seconds = probe.timeout.total_seconds()
         body = probe.body.encode() if probe.body is not None else None
@@ -306,7 +319,7 @@ class ProbeRunner:
                 # httpx leaves a Response <-> BoundAsyncStream reference cycle: ~37 objects
                 # per probe that only a full garbage collection could free, and at 100
                 # probes/s they made full collections of 100-400 ms (BENCHMARKS.md).
-                response.stream = _CLOSED_STREAM
+                response.stream = _closed_stream()
 
     def _peer_facts(self, response: httpx.Response) -> tuple[str | None, float | None]:
         """Return the peer IP and the leaf certificate's remaining lifetime in ms.
@@ -448,6 +461,8 @@ def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
 
 def _classify(exc: Exception, probe: ProbeConfig) -> tuple[Outcome, str]:
     """Map an exception from a run to a typed outcome and a safe one-line message."""
+    import httpx
+
     chain = list(_exception_chain(exc))
 
     def first(kind: type[BaseException] | tuple[type[BaseException], ...]) -> Any:
@@ -487,6 +502,8 @@ def _classify(exc: Exception, probe: ProbeConfig) -> tuple[Outcome, str]:
 def _host_of(probe: ProbeConfig) -> str:
     if probe.kind == "tcp" and probe.tcp is not None:
         return probe.tcp.rpartition(":")[0].strip("[]") or "?"
+    import httpx
+
     try:
         return httpx.URL(probe.url or "").host or "?"
     except Exception:
@@ -495,6 +512,8 @@ def _host_of(probe: ProbeConfig) -> str:
 
 def _scrub(message: str, probe: ProbeConfig) -> str:
     """Make ``message`` one short line free of URL secrets, header values and controls."""
+    import httpx
+
     secrets: list[str] = []
     if probe.url:
         secrets.append(probe.url)

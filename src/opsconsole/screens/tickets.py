@@ -139,7 +139,7 @@ class TicketsScreen(TicketActions):
         """Columns, first page, and the one-second countdown tick."""
         table = self.query_one("#tickets-table", DataTable)
         for label, key, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
+            table.add_column(Text(label), key=key, width=width)
         self.query_one("#ticket-filter", Input).display = False
         # Not drawn yet (that happens after on_mount): nothing to wait for before counting.
         await self.refresh_tickets(after_paint=False)

@@ -40,7 +40,7 @@ class AlertsPane(SourcePane):
             ("State", "state", 10),
             ("Summary", "summary", None),
         ):
-            table.add_column(label, key=key, width=width)
+            table.add_column(Text(label), key=key, width=width)
 
     def show(self, data: object) -> None:
         """Render an :class:`AlertsSnapshot`."""

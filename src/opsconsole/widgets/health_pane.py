@@ -69,8 +69,10 @@ class HealthPane(FastTable[Text]):
 
     def on_mount(self) -> None:
         """Create the columns and the flush timer."""
+        # Text labels: a str label goes through rich's markup parser, whose first use
+        # imports rich's emoji table (~5 ms before the first frame). Every pane does this.
         for key, label in zip(COLUMNS, LABELS, strict=True):
-            self.add_column(label, key=key, width=WIDTHS.get(key))
+            self.add_column(Text(label), key=key, width=WIDTHS.get(key))
         self.border_title = "Health"
         self.set_interval(self.flush_every, self._flush_chunk)
 

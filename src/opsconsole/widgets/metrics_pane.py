@@ -53,7 +53,7 @@ class MetricsPane(SourcePane):
             ("Warn / crit", "limits", 13),
             ("Last hour", "chart", 30),
         ):
-            table.add_column(label, key=key, width=width)
+            table.add_column(Text(label), key=key, width=width)
         self._readings: dict[str, MetricReading] = {}
 
     def show(self, data: object) -> None:

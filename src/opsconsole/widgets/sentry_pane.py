@@ -45,7 +45,7 @@ class SentryPane(SourcePane):
             ("Last", "last", 4),
             ("Title", "title", None),
         ):
-            table.add_column(label, key=key, width=width)
+            table.add_column(Text(label), key=key, width=width)
         self._issues: dict[str, SentryIssue] = {}
 
     def show(self, data: object) -> None:

@@ -40,7 +40,7 @@ class TicketQueuePane(Vertical):
             ("SLA", "sla", 28),
             ("Subject", "subject", None),
         ):
-            table.add_column(label, key=key, width=width)
+            table.add_column(Text(label), key=key, width=width)
         self.set_interval(1.0, self.tick)
         self.set_interval(5.0, self.reload)
 
