@@ -131,7 +131,7 @@ def child_dashboard(config_path: str, db_path: str, with_sources: str = "") -> N
         config,
         store_factory=open_store,
         runner_factory=lambda: ProbeRunner(max_concurrency=config.max_concurrency),
-        sources_factory=sources_factory,  # type: ignore[arg-type]
+        sources_factory=sources_factory,
         poll=True,
     )
     # "probe-004" is the last row: its presence means the health table has been drawn.
