@@ -16,6 +16,7 @@ from opsconsole.gc_tuning import GC_OLD_THRESHOLD, GC_YOUNG_THRESHOLD, KEY_GC_HO
 from opsconsole.screens.help import HelpScreen
 from opsconsole.widgets.health_pane import HealthPane
 from opsconsole.widgets.status_header import StatusHeader
+from pilot_wait import until
 
 from fakes import (
     FROZEN,
@@ -144,10 +145,7 @@ async def test_sources_are_built_after_the_first_frame(tmp_path: Path) -> None:
         poll=True,
     )
     async with app.run_test(size=(120, 30)) as pilot:
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if source.polls:
-                break
+        await until(pilot, lambda: source.polls)
         assert built == [True]
         assert source.polls >= 1
         await pilot.press("p")

@@ -19,6 +19,7 @@ from opsconsole.demo.slack_fake import SlackFake
 from opsconsole.screens.incident import IncidentScreen
 from opsconsole.screens.incident_dialogs import DeclareScreen, ResolveScreen, UpdatePromptScreen
 from opsconsole.widgets.incident_banner import IncidentBanner
+from pilot_wait import until
 
 from fakes import FROZEN, MutableClock, ScriptedRunner
 
@@ -49,14 +50,6 @@ def build(tmp_path: Path, config, clock: MutableClock):
 
 def prompt_ready(app) -> bool:
     return isinstance(app.screen, UpdatePromptScreen) and bool(app.screen.query(TextArea))
-
-
-async def until(pilot, check, timeout: float = 3.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        assert asyncio.get_running_loop().time() < deadline, "condition never held"
-        await pilot.pause()
-        await asyncio.sleep(0.02)
 
 
 async def declare(app, pilot, title: str = "API down") -> None:

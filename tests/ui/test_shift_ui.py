@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from textual.widgets import SelectionList, Static, TextArea
@@ -13,6 +12,7 @@ from opsconsole.core.checklists import ItemStatus
 from opsconsole.screens.checklist import ChecklistScreen
 from opsconsole.screens.shift_actions import ReportsScreen
 from opsconsole.screens.ticket_dialogs import EditorScreen
+from pilot_wait import until
 
 from fakes import MutableClock, ScriptedRunner, all_fakes, sources_config
 
@@ -30,14 +30,6 @@ def build(tmp_path: Path, clock: MutableClock):
         clock=clock,
         poll=False,
     )
-
-
-async def until(pilot, check, timeout: float = 3.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        assert asyncio.get_running_loop().time() < deadline, "condition never held"
-        await pilot.pause()
-        await asyncio.sleep(0.02)
 
 
 async def polled(app, pilot) -> None:
