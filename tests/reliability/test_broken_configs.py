@@ -182,6 +182,20 @@ CASES: list[tuple[str, str | bytes, int | None, str]] = [
     ("bad-checklist-auto", "checklists:\n  daily:\n    - {text: x, auto: telepathy}\n", 3, "auto"),
     ("bad-checklist-day", "checklists:\n  weekly: {on: someday}\n", 2, "someday"),
     ("bad-ticket-first-number", "tickets:\n  first_number: -5\n", 2, "at least 1"),
+    # -- values YAML can write that break arithmetic or the terminal --------------------
+    ("infinite-interval", "defaults:\n  interval: .inf\n", 2, "at most 36500d"),
+    ("nan-interval", PROBE + "    interval: .nan\n", 4, "duration"),
+    ("huge-number-interval", "defaults:\n  timeout: 1000000000000000000000\n", 2, "at most"),
+    ("huge-duration-text", "retention: 99999999999d\n", 1, "at most 36500d"),
+    ("zone-name-too-long", "timezone: " + "x" * 5000 + "\n", 1, "unknown time zone"),
+    (
+        "nan-metric-threshold",
+        "prometheus:\n  url: http://p:9090\n  queries:\n    - {name: q, query: up, warn: .nan}\n",
+        4,
+        "finite",
+    ),
+    ("long-value-is-cut", "probes:\n  - name: a\n    url: ftp://" + "x" * 5000 + "\n", 3, "…"),
+    ("escape-in-key", 'probes:\n  - name: a\n    "\\e[2Jurl": x\n', 3, "\\x1b[2Jurl"),
 ]
 
 IDS = [case[0] for case in CASES]
@@ -200,6 +214,8 @@ CLI_SAMPLE = [
     "unset-env",
     "bad-triage-regex",
     "recursive-alias",
+    "infinite-interval",
+    "escape-in-key",
 ]
 
 
@@ -215,6 +231,8 @@ def _write(tmp_path: Path, name: str, text: str | bytes) -> Path:
 def _check_line(message: str, path: Path, line: int | None, needle: str) -> None:
     assert "\n" not in message.strip(), message
     assert "Traceback" not in message
+    assert message.isprintable(), message  # no escape sequence reaches the terminal
+    assert len(message) <= len(str(path)) + 450, message  # long values are cut
     if line is None:  # a whole-file problem: the line is optional
         assert re.match(rf"^{re.escape(str(path))}(:\d+)?: ", message), message
     else:

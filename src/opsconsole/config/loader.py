@@ -49,14 +49,30 @@ class ConfigError(Exception):
     def __init__(
         self, reason: str, *, source: str | None = None, line: int | None = None, key: str = ""
     ) -> None:
-        self.reason = " ".join(reason.split())
+        self.reason = _shorten(" ".join(reason.split()), MAX_REASON)
         self.source = source
         self.line = line
-        self.key = key
+        self.key = _shorten(key, MAX_KEY)
         head = source or ""
         if head and line is not None:
             head += f":{line}"
-        super().__init__(": ".join([p for p in (head, key) if p] + [self.reason]))
+        super().__init__(": ".join([p for p in (head, self.key) if p] + [self.reason]))
+
+
+MAX_REASON = 300
+MAX_KEY = 120
+"""Error lines quote what the file says; a 5,000-character value is cut to keep one line."""
+
+_LONG_QUOTE = re.compile(r"""(['"])([^'"]{60})[^'"]{20,}\1""")
+
+
+def _shorten(text: str, limit: int) -> str:
+    """Escape unprintable characters (a key may be ``"\\e[2J"``), cut quoted values past
+    60 characters, then the whole text at ``limit``, with '…'."""
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    text = _LONG_QUOTE.sub(lambda m: f"{m[1]}{m[2]}…{m[1]}", text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def render_path(path: KeyPath) -> str:

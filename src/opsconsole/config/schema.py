@@ -343,7 +343,7 @@ class Config(BaseModel):
     def _iana_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long
             raise ValueError(
                 f"unknown time zone {value!r} (use an IANA name like 'UTC' or 'Europe/Paris')"
             ) from None

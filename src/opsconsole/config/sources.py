@@ -71,8 +71,8 @@ class MetricQuery(BaseModel):
     name: str = Field(min_length=1)
     query: str = Field(min_length=1)
     unit: str = ""
-    warn: float | None = None
-    crit: float | None = None
+    warn: float | None = Field(default=None, allow_inf_nan=False)
+    crit: float | None = Field(default=None, allow_inf_nan=False)
     grafana_panel: str | None = None
 
     @field_validator("grafana_panel")

@@ -9,7 +9,12 @@ from typing import Annotated
 
 from pydantic import PlainSerializer, PlainValidator
 
-from opsconsole.core.durations import DurationError, format_duration, parse_duration
+from opsconsole.core.durations import (
+    DurationError,
+    checked_duration,
+    format_duration,
+    parse_duration,
+)
 
 
 class FieldError(ValueError):
@@ -52,7 +57,10 @@ def to_duration(value: object) -> timedelta:
     if isinstance(value, int | float) and not isinstance(value, bool):
         if value <= 0:
             raise ValueError(f"expected a positive duration, got {value}")
-        return timedelta(seconds=value)
+        try:
+            return checked_duration(value, value)
+        except DurationError as exc:
+            raise ValueError(str(exc)) from None
     if isinstance(value, str):
         text = value.strip()
         if re.fullmatch(r"\d+(?:\.\d+)?", text):

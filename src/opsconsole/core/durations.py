@@ -10,6 +10,10 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _WHOLE = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+$")
 
 
+MAX_DURATION = timedelta(days=36500)
+"""The longest duration accepted anywhere (100 years): later date arithmetic stays in range."""
+
+
 class DurationError(ValueError):
     """Raised for a string that is not a duration."""
 
@@ -26,6 +30,20 @@ def parse_duration(text: str) -> timedelta:
     seconds = sum(float(n) * _UNITS[u] for n, u in _PART.findall(s))
     if seconds <= 0:
         raise DurationError(f"expected a positive duration, got {text!r}")
+    return checked_duration(seconds, text)
+
+
+def checked_duration(seconds: float, written: object) -> timedelta:
+    """``seconds`` as a timedelta, refusing infinity, NaN and anything past MAX_DURATION.
+
+    Raises:
+        DurationError: naming ``written`` (the value as the user wrote it).
+    """
+    shown = repr(written) if isinstance(written, str) else str(written)
+    if seconds != seconds:  # NaN
+        raise DurationError(f"expected a duration like 5s, got {shown}")
+    if seconds > MAX_DURATION.total_seconds():
+        raise DurationError(f"expected a duration of at most 36500d (100 years), got {shown}")
     return timedelta(seconds=seconds)
 
 
