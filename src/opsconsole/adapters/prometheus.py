@@ -395,7 +395,7 @@ def _sample(value: Any) -> float | None:
     """A sample value string as a float; NaN (and junk) as None."""
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a 400-digit integer
         return None
     return None if math.isnan(number) else number
 
@@ -427,10 +427,9 @@ def _range_points(result: Any) -> tuple[tuple[float, float], ...]:
         for pair in values if isinstance(values, list) else ():
             if not (isinstance(pair, list) and len(pair) == 2):
                 continue
-            number = _sample(pair[1])
-            if number is None or math.isinf(number):
-                continue
-            ts = float(pair[0])
+            number, ts = _sample(pair[1]), _sample(pair[0])
+            if number is None or ts is None or math.isinf(number) or math.isinf(ts):
+                continue  # junk from a proxy or an exporter: skip the point, keep the chart
             points[ts] = max(number, points.get(ts, number))
     return tuple(sorted(points.items()))
 

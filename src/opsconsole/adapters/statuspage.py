@@ -259,7 +259,8 @@ def _components(items: list[Any]) -> Iterator[StatusComponent]:
         if status == "operational":
             continue
         name = _text(component.get("name"), _MAX_NAME) or "(unnamed component)"
-        group = groups.get(component.get("group_id"))
+        group_id = component.get("group_id")
+        group = groups.get(group_id) if isinstance(group_id, str) else None
         if group:
             name = f"{group} / {name}"
         yield StatusComponent(name=name, status=status or "unknown")
