@@ -28,10 +28,18 @@ from opsconsole.core.store import StoreError
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """``--config`` and ``--db``, accepted before the command and after it.
+
+    On a subcommand the default is SUPPRESS: argparse would otherwise write the
+    subcommand's ``None`` over a value given before the command
+    (``opsconsole --db X tickets import``).
+    """
+    default = None if top else argparse.SUPPRESS
     parser.add_argument(
         "--config",
         type=Path,
+        default=default,
         metavar="PATH",
         help="checks.yaml to use (default: ./checks.yaml, then "
         "$XDG_CONFIG_HOME/opsconsole/checks.yaml)",
@@ -39,6 +47,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db",
         type=Path,
+        default=default,
         metavar="PATH",
         help="SQLite history database (default: $XDG_DATA_HOME/opsconsole/opsconsole.db)",
     )
@@ -51,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="The terminal console an on-call support engineer keeps open all shift.",
     )
     parser.add_argument("--version", action="version", version=f"opsconsole {__version__}")
-    _common(parser)
+    _common(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser(

@@ -90,6 +90,27 @@ def test_config_error_is_one_line_exit_2(tmp_path: Path) -> None:
         assert "checks.yaml:4: probes[0].timeout:" in lines[0]
 
 
+def test_config_and_db_before_the_command_are_used(api: DemoApi, tmp_path: Path) -> None:
+    """``opsconsole --config X --db Y check`` (as the usage line shows) uses X and Y, and a
+    value after the command wins over one before it."""
+    import sqlite3
+
+    config = tmp_path / "mine.yaml"
+    config.write_text(f"probes:\n  - name: health\n    url: {api.base_url}/health\n")
+    db, other = tmp_path / "h.db", tmp_path / "other.db"
+    proc = run("--config", str(config), "--db", str(db), "check", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr  # no "no checks.yaml found"
+    proc = run("--db", str(other), "check", "--config", str(config), "--db", str(db))
+    assert proc.returncode == 0, proc.stderr
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select count(*) from probe_results").fetchone()[0] == 2
+    assert not other.exists()
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("servce: x\n")
+    proc = run("--config", str(broken), "config", "validate", cwd=tmp_path)
+    assert proc.returncode == 2 and "broken.yaml:1: servce" in proc.stderr
+
+
 def test_config_validate_example(tmp_path: Path) -> None:
     proc = run("config", "validate", str(REPO / "checks.yaml"))
     assert proc.returncode == 0, proc.stderr

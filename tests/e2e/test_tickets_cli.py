@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import mailbox
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -123,3 +124,22 @@ def test_a_reply_is_threaded_whatever_the_maildir_names_sort_like(tmp_path: Path
     done = run("tickets", "import", str(tmp_path / "Mail"), "--db", db, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1].startswith("imported 1, threaded 1")
+
+
+def test_db_before_the_command_is_where_tickets_go(tmp_path: Path) -> None:
+    """``opsconsole --db X tickets import``: the tickets land in X, not the default DB."""
+    maildir = make_maildir(tmp_path / "Mail")
+    db = tmp_path / "before.db"
+    env_home = {"XDG_DATA_HOME": str(tmp_path / "data"), "XDG_STATE_HOME": str(tmp_path / "st")}
+    proc = subprocess.run(
+        [str(OPSCONSOLE), "--db", str(db), "tickets", "import", str(maildir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={**os.environ, **env_home},
+    )
+    assert proc.returncode == 0, proc.stderr
+    listed = run("tickets", "list", "--json", "--db", str(db), cwd=tmp_path)
+    assert len(json.loads(listed.stdout)) == 2
+    assert not (tmp_path / "data" / "opsconsole" / "opsconsole.db").exists()
