@@ -34,6 +34,7 @@ from opsconsole.messages import ProbeUpdated, SourceUpdated
 from opsconsole.polling import SOURCE_ORDER, Source, SourceHub, source_sections
 from opsconsole.screens.help import HelpScreen
 from opsconsole.screens.incident_actions import IncidentActions
+from opsconsole.screens.navigation import open_screen
 from opsconsole.screens.shift_actions import ShiftActions
 from opsconsole.widgets import textual_cycles
 from opsconsole.widgets.alerts_pane import AlertsPane
@@ -432,7 +433,7 @@ class OpsConsoleApp(TelemetryAppMixin, GcTuningMixin, ShiftActions, IncidentActi
             return
         from opsconsole.screens.tickets import TicketsScreen
 
-        self.push_screen(TicketsScreen())
+        open_screen(self, TicketsScreen, TicketsScreen)
 
     def escalation_evidence(self) -> Evidence:
         """Current probe states and Sentry counts for the §5 escalation block."""
@@ -444,8 +445,7 @@ class OpsConsoleApp(TelemetryAppMixin, GcTuningMixin, ShiftActions, IncidentActi
 
     def action_help(self) -> None:
         """Show the key bindings."""
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+        open_screen(self, HelpScreen, HelpScreen)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """Every action is also in the command palette."""

@@ -20,6 +20,7 @@ from opsconsole.core.models import ProbeState
 from opsconsole.core.redact import redact_text
 from opsconsole.core.sources import AlertsSnapshot, MetricsSnapshot, SentrySnapshot
 from opsconsole.core.text import sanitize_terminal
+from opsconsole.screens.navigation import open_screen
 
 if TYPE_CHECKING:
     from opsconsole.screens.incident_dialogs import Declaration, UpdateChoice
@@ -279,8 +280,7 @@ class IncidentActions(App[None]):
         if self.incident_service is None:
             self.notify("Incidents need the history database", severity="warning")
             return
-        if not isinstance(self.screen, IncidentScreen):
-            self.push_screen(IncidentScreen())
+        open_screen(self, IncidentScreen, IncidentScreen)
 
     def action_incident_update(self) -> None:
         """Open the update prompt (u, and automatically when an update is due)."""

@@ -18,6 +18,7 @@ from textual.widgets import Static
 
 from opsconsole.core.checklists import Facts
 from opsconsole.core.sources import AlertsSnapshot
+from opsconsole.screens.navigation import open_screen
 from opsconsole.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
@@ -108,13 +109,11 @@ class ShiftActions(App[None]):
         """Open the checklist (c)."""
         from opsconsole.screens.checklist import ChecklistScreen
 
-        if not isinstance(self.screen, ChecklistScreen):
-            self.push_screen(ChecklistScreen())
+        open_screen(self, ChecklistScreen, ChecklistScreen)
 
     def action_reports(self) -> None:
         """Open the reports (g)."""
-        if not isinstance(self.screen, ReportsScreen):
-            self.push_screen(ReportsScreen())
+        open_screen(self, ReportsScreen, ReportsScreen)
 
     async def maybe_open_checklist(self) -> None:
         """At the first launch of a shift, open the checklist by itself."""
