@@ -93,6 +93,8 @@ def child_bare() -> None:
             yield Footer()
 
     app = Bare()
+    marks["config_loaded"] = marks["imported"]  # no config to load
+    marks["app_built"] = time.time()
     _instrument(app, marks, "bare textual app")
     _ready_hook(marks)
     app.run(headless=True, size=(120, 40))
@@ -116,6 +118,7 @@ def child_dashboard(config_path: str, db_path: str, with_sources: str = "") -> N
     marks["imported"] = time.time()
     logging.getLogger("httpx").setLevel(logging.WARNING)
     config = load_config(Path(config_path))
+    marks["config_loaded"] = time.time()
 
     async def open_store() -> SqliteStore:
         return await SqliteStore.open(Path(db_path))
@@ -134,6 +137,7 @@ def child_dashboard(config_path: str, db_path: str, with_sources: str = "") -> N
         sources_factory=sources_factory,
         poll=True,
     )
+    marks["app_built"] = time.time()
     # "probe-004" is the last row: its presence means the health table has been drawn.
     _instrument(app, marks, "probe-004")
     _ready_hook(marks)
@@ -190,6 +194,8 @@ def sample(kind: str, args: list[str], env: dict[str, str]) -> dict[str, float]:
         raise RuntimeError(f"{kind} child failed ({proc.returncode}): {err[-2000:]}")
     marks = json.loads(out.strip().splitlines()[-1])
     return {
+        "config_loaded": marks["config_loaded"] - t0,
+        "app_built": marks["app_built"] - t0,
         "imported": marks["imported"] - t0,
         "ready": marks.get("ready", float("nan")) - t0,
         "first_frame": marks["first_frame"] - t0,
@@ -280,6 +286,26 @@ def main() -> None:
                 stat("dashboard", key, 50),
                 unit="ms",
                 baseline=stat("bare", key, 50),
+            )
+        )
+
+    # Where the difference goes: each phase's own duration (median of per-sample spans).
+    def span(kind: str, start: str | None, end: str) -> float:
+        values = [(r[end] - (r[start] if start else 0.0)) * 1000.0 for r in runs[kind]]
+        return c.percentile(values, 50)
+
+    for start, end, label in (
+        (None, "imported", "phase: spawn + imports (Python, Textual; opsconsole, pydantic, yaml)"),
+        ("imported", "config_loaded", "phase: load_config (read, YAML, validate)"),
+        ("config_loaded", "app_built", "phase: build the App object"),
+        ("app_built", "first_frame", "phase: App.run → first frame (mount, CSS, layout, render)"),
+    ):
+        rows.append(
+            c.row(
+                f"{label}, median",
+                span("dashboard", start, end),
+                unit="ms",
+                baseline=span("bare", start, end),
             )
         )
     rows.append(
