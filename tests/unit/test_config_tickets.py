@@ -303,6 +303,27 @@ tickets: {url: "https://desk.example/t/{number}", first_number: 1000}
     assert config.tickets.ticket_url(1000) == "https://desk.example/t/1000"
 
 
+def test_mail_timeouts_reach_the_transports() -> None:
+    """``timeout`` and ``deadline`` of ``email.imap``/``email.smtp``: defaults 30s and
+    5m/2m, and what is configured is what the IMAP poller and SMTP sender use."""
+    from opsconsole.tickets.runtime import imap_settings, make_sender
+
+    config = load("email:\n  imap: {host: h, user: u, password: p}\n  smtp: {host: h}\n")
+    assert config.email is not None and config.email.imap and config.email.smtp
+    imap = imap_settings(config)
+    assert (imap.timeout, imap.deadline) == (30.0, 300.0)  # type: ignore[attr-defined]
+    smtp = make_sender(config)._settings  # type: ignore[attr-defined]
+    assert (smtp.timeout, smtp.deadline) == (30.0, 120.0)
+    config = load(
+        "email:\n  imap: {host: h, user: u, password: p, timeout: 10s, deadline: 20m}\n"
+        "  smtp: {host: h, timeout: 5s, deadline: 45s}\n"
+    )
+    imap = imap_settings(config)
+    assert (imap.timeout, imap.deadline) == (10.0, 1200.0)  # type: ignore[attr-defined]
+    smtp = make_sender(config)._settings  # type: ignore[attr-defined]
+    assert (smtp.timeout, smtp.deadline) == (5.0, 45.0)
+
+
 def test_email_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     config = load("email: {}\n")
@@ -329,6 +350,14 @@ def test_email_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
         (
             "email:\n  imap: {host: h, user: u}\n",
             "checks.yaml:2: email.imap.password: required",
+        ),
+        (
+            "email:\n  imap: {host: h, user: u, password: p, timeout: 5m}\n",
+            "checks.yaml:2: email.imap.timeout: must be shorter than deadline (5m00s)",
+        ),
+        (
+            "email:\n  smtp: {host: h, timeout: 1m, deadline: 30s}\n",
+            "checks.yaml:2: email.smtp.timeout: must be shorter than deadline (30s)",
         ),
         (
             "email:\n  support_address: support\n",

@@ -30,6 +30,7 @@ from pydantic import (
 )
 
 from opsconsole.config.types import Duration, FieldError, describe_value
+from opsconsole.core.durations import format_duration
 from opsconsole.core.runbooks import DEFAULT_RUNBOOKS, Runbook, RunbookStep
 from opsconsole.core.sla import BusinessHours, SlaPolicy, SlaTarget
 from opsconsole.core.templates import Operator
@@ -563,6 +564,9 @@ class ImapConfig(BaseModel):
         password: a ``${ENV_VAR}`` reference (required).
         folder: mailbox to read (default ``INBOX``).
         tls: connect with TLS (default true).
+        timeout: socket timeout for each network read or write (default 30s).
+        deadline: the longest one whole poll may take, login and fetches included
+            (default 5m); must be longer than ``timeout``.
     """
 
     model_config = _FROZEN
@@ -573,6 +577,20 @@ class ImapConfig(BaseModel):
     password: SecretStr
     folder: str = Field(default="INBOX", min_length=1)
     tls: bool = True
+    timeout: Duration = timedelta(seconds=30)
+    deadline: Duration = timedelta(minutes=5)
+
+    @model_validator(mode="after")
+    def _timeout_below_deadline(self) -> ImapConfig:
+        _check_timeout_below_deadline(self.timeout, self.deadline)
+        return self
+
+
+def _check_timeout_below_deadline(timeout: timedelta, deadline: timedelta) -> None:
+    if timeout >= deadline:
+        raise FieldError(
+            ("timeout",), f"must be shorter than deadline ({format_duration(deadline)})"
+        )
 
 
 class SmtpConfig(BaseModel):
@@ -586,6 +604,9 @@ class SmtpConfig(BaseModel):
         starttls: upgrade the connection with STARTTLS (default true).
         ssl: connect with implicit TLS (default false); not together with ``starttls``.
         from_address: the From of sent mail (default ``email.support_address``).
+        timeout: socket timeout for each network read or write (default 30s).
+        deadline: the longest sending one message may take, connect to QUIT (default
+            2m); must be longer than ``timeout``.
     """
 
     model_config = _FROZEN
@@ -597,9 +618,12 @@ class SmtpConfig(BaseModel):
     starttls: bool = True
     ssl: bool = False
     from_address: Address | None = None
+    timeout: Duration = timedelta(seconds=30)
+    deadline: Duration = timedelta(minutes=2)
 
     @model_validator(mode="after")
     def _consistent(self) -> SmtpConfig:
+        _check_timeout_below_deadline(self.timeout, self.deadline)
         if self.ssl and self.starttls:
             raise FieldError(
                 ("starttls",), "set starttls: false with ssl: true (implicit TLS, port 465)"

@@ -50,6 +50,8 @@ def make_sender(config: Config) -> MailSender:
                 starttls=smtp.starttls,
                 ssl=smtp.ssl,
                 from_address=email.from_address,
+                timeout=smtp.timeout.total_seconds(),
+                deadline=smtp.deadline.total_seconds(),
             )
         )
     return OutboxWriter(email.outbox if email is not None else default_outbox())
@@ -70,6 +72,8 @@ def imap_settings(config: Config) -> object | None:
         password=imap.password.get_secret_value(),
         folder=imap.folder,
         tls=imap.tls,
+        timeout=imap.timeout.total_seconds(),
+        deadline=imap.deadline.total_seconds(),
     )
 
 
