@@ -330,7 +330,7 @@ def _demo(args: argparse.Namespace) -> int:
     )
     if not args.serve:
         print("starting the demo services…", flush=True)
-    with services.start(), tempfile.TemporaryDirectory(prefix="opsconsole-demo-") as tmp:
+    with services, tempfile.TemporaryDirectory(prefix="opsconsole-demo-") as tmp:
         path = services.write_config(Path(tmp))
         if args.serve:
             print(f"demo services running; config: {path}", flush=True)

@@ -9,7 +9,9 @@ the Alertmanager), and waits until both answer ``/-/ready`` and every target's `
 Everything is blocking (``subprocess`` + ``urllib``); call it from a thread if an event
 loop is running. ``stop()`` sends SIGTERM, then SIGKILL after a grace period, and removes
 the temporary directory. The children run in their own session so a Ctrl-C in the
-terminal reaches only the console, which then stops them.
+terminal reaches only the console, which then stops them. A SIGHUP (the terminal closed)
+or SIGTERM to the console, which skips ``atexit``, also stops them first: the stack's
+handler terminates both children, then hands the signal on to whatever handled it before.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
+import os
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -41,6 +45,7 @@ INSTALL_HINT = "sudo apt-get install --no-install-recommends prometheus promethe
 
 _STOP_GRACE = 5.0
 _POLL = 0.1
+_STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
 
 
 class PromStackError(RuntimeError):
@@ -132,6 +137,7 @@ class PromStack:
         self._dir: Path | None = None
         self._prometheus: subprocess.Popen[bytes] | None = None
         self._alertmanager: subprocess.Popen[bytes] | None = None
+        self._previous_handlers: dict[int, object] = {}
 
     # -- availability ------------------------------------------------------------------
 
@@ -187,6 +193,7 @@ class PromStack:
             raise PromStackError("the stack is already started")
         self._dir = Path(tempfile.mkdtemp(prefix="opsconsole-prom-"))
         atexit.register(self.stop)
+        self._guard_signals()
         try:
             self.prometheus_port = free_port()
             if self.with_alertmanager:
@@ -217,6 +224,35 @@ class PromStack:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
         atexit.unregister(self.stop)
+        self._unguard_signals()
+
+    # -- SIGHUP / SIGTERM ----------------------------------------------------------------
+
+    def _guard_signals(self) -> None:
+        """Stop the children on SIGHUP/SIGTERM too (``atexit`` does not run for those)."""
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal handlers can only be set from the main thread
+        for signum in _STOP_SIGNALS:
+            self._previous_handlers[signum] = signal.getsignal(signum)
+            signal.signal(signum, self._on_stop_signal)
+
+    def _unguard_signals(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            for signum, previous in self._previous_handlers.items():
+                if signal.getsignal(signum) == self._on_stop_signal:
+                    signal.signal(signum, previous)  # type: ignore[arg-type]
+        self._previous_handlers.clear()
+
+    def _on_stop_signal(self, signum: int, frame: object) -> None:
+        for process in (self._prometheus, self._alertmanager):
+            if process is not None and process.poll() is None:
+                process.terminate()
+        previous = self._previous_handlers.get(signum, signal.SIG_DFL)
+        if callable(previous):
+            previous(signum, frame)
+        elif previous != signal.SIG_IGN:
+            signal.signal(signum, signal.SIG_DFL)  # die of the signal, as before
+            os.kill(os.getpid(), signum)
 
     def stop_prometheus(self, *, kill: bool = False) -> None:
         """Stop only Prometheus, keeping its port and data for :meth:`start_prometheus`.
