@@ -160,11 +160,18 @@ class IncidentService:
         """A manual timeline note."""
         return await self._change({}, self._entry(EntryKind.NOTE, text))
 
-    async def record(self, kind: EntryKind, text: str) -> None:
-        """An automatic entry (probe down/up, alert, Sentry spike, ticket); no-op when idle."""
+    async def record(self, kind: EntryKind, text: str, *, at: datetime | None = None) -> None:
+        """An automatic entry (probe down/up, alert, Sentry spike, ticket); no-op when idle.
+
+        ``at`` is when it happened (default now): an entry retried after a failed write
+        keeps its time.
+        """
         incident = await self.active()
         if incident is not None:
-            await self.store.append_timeline(incident.id, self._entry(kind, text))
+            entry = self._entry(kind, text)
+            if at is not None:
+                entry = replace(entry, at=at)
+            await self.store.append_timeline(incident.id, entry)
             self._notify(await self.active())
 
     async def set_impact(self, impact: Impact) -> Incident:

@@ -16,6 +16,7 @@ from textual.widgets.selection_list import Selection
 
 from opsconsole.core.checklists import Cadence, ItemResult, ItemStatus, due_items, evaluate
 from opsconsole.core.text import sanitize_terminal
+from opsconsole.screens.failures import noted, one_line
 from opsconsole.screens.ticket_dialogs import ComposeResultData, EditorScreen
 from opsconsole.widgets.incident_banner import IncidentBanner
 from opsconsole.widgets.key_footer import KeyFooter
@@ -45,6 +46,7 @@ class ChecklistScreen(Screen[None]):
         super().__init__(id="checklist-screen")
         self.results: dict[str, ItemResult] = {}
         self.run_id: int | None = None
+        self._unsaved: dict[str, ItemResult] = {}
 
     def compose(self) -> ComposeResult:
         """Banner, heading, the items, the last runs."""
@@ -62,11 +64,6 @@ class ChecklistScreen(Screen[None]):
 
     async def on_mount(self) -> None:
         """Start (or continue) today's run and verify; re-verify every 5 s as data arrives."""
-        store = self.store
-        clock = self.app.clock  # type: ignore[attr-defined]
-        if store is not None and hasattr(store, "start_checklist_run"):
-            operator = self.app.config.operator.name  # type: ignore[attr-defined]
-            self.run_id = await store.start_checklist_run(operator, clock())
         await self.recheck()
         self.query_one("#checklist-items", SelectionList).focus()
         self.set_interval(5.0, self.recheck)
@@ -78,20 +75,27 @@ class ChecklistScreen(Screen[None]):
         now = app.clock()
         today = now.astimezone(config.tz).date()
         store = self.store
-        last_done = (
-            await store.last_done_dates()
-            if store is not None and hasattr(store, "last_done_dates")
-            else {}
-        )
         checklists = config.checklists
-        due = due_items(
-            checklists.all_items(),
-            today,
-            weekly_day=checklists.weekly_day,
-            monthly_day=checklists.monthly_day,
-            last_done=last_done,
-        )
-        facts = await app.gather_facts(with_sla=any(item.auto == "sla_review" for item, _ in due))
+        with noted(self.app, "Checklist could not be checked", notify=False) as outcome:
+            last_done = (
+                await store.last_done_dates()
+                if store is not None and hasattr(store, "last_done_dates")
+                else {}
+            )
+            due = due_items(
+                checklists.all_items(),
+                today,
+                weekly_day=checklists.weekly_day,
+                monthly_day=checklists.monthly_day,
+                last_done=last_done,
+            )
+            sla = any(item.auto == "sla_review" for item, _ in due)
+            facts = await app.gather_facts(with_sla=sla)
+        if outcome.failed:  # keep what is shown; the header says why it is not fresh
+            assert outcome.error is not None
+            await self._save([], notify=False)  # retry what is waiting to be saved
+            self.sub_title = f"could not re-check: {one_line(outcome.error)}"
+            return
         changed: list[ItemResult] = []
         results: dict[str, ItemResult] = {}
         for item, overdue in due:
@@ -107,11 +111,30 @@ class ChecklistScreen(Screen[None]):
                 changed.append(result)
             results[item.key] = result
         self.results = results
-        if self.run_id is not None and store is not None:
-            for result in changed:
-                await store.record_checklist_item(self.run_id, result, now)
+        await self._save(changed, notify=False)
         self._draw(today)
         await self._render_runs()
+
+    async def _save(self, results: list[ItemResult], *, notify: bool = True) -> None:
+        """Record ``results`` in today's run (started on first use). What cannot be saved
+        now (a disk error, a lock) is kept and saved with the next re-check, in 5 s."""
+        for result in results:
+            self._unsaved[result.key] = result
+        store, app = self.store, self.app
+        if store is None or not hasattr(store, "start_checklist_run") or not self._unsaved:
+            return
+        with noted(app, "Checklist not saved (retried in 5 s)", notify=notify) as outcome:
+            if self.run_id is None:
+                operator = app.config.operator.name  # type: ignore[attr-defined]
+                self.run_id = await store.start_checklist_run(operator, app.clock())  # type: ignore[attr-defined]
+            for key, result in list(self._unsaved.items()):
+                await store.record_checklist_item(self.run_id, result, app.clock())  # type: ignore[attr-defined]
+                del self._unsaved[key]
+        if outcome.failed:
+            assert outcome.error is not None
+            self.sub_title = f"not saved yet: {one_line(outcome.error)}"
+        else:
+            self.sub_title = ""
 
     async def action_recheck(self) -> None:
         """Verify again now."""
@@ -161,7 +184,10 @@ class ChecklistScreen(Screen[None]):
         if store is None or not hasattr(store, "checklist_runs"):
             box.update(Content.styled("Runs are not stored (no history database)", "dim"))
             return
-        runs = await store.checklist_runs(limit=5)
+        with noted(self.app, "Checklist runs", notify=False) as outcome:
+            runs = await store.checklist_runs(limit=5)
+        if outcome.failed:
+            return  # keep the last list shown
         tz = self.app.config.tz  # type: ignore[attr-defined]
         lines = [Content.styled("Last runs", "bold underline")]
         for run in runs:
@@ -192,9 +218,7 @@ class ChecklistScreen(Screen[None]):
 
     async def _store(self, result: ItemResult) -> None:
         self.results[result.key] = result
-        store = self.store
-        if self.run_id is not None and store is not None:
-            await store.record_checklist_item(self.run_id, result, self.app.clock())  # type: ignore[attr-defined]
+        await self._save([result])
 
     def action_move(self, step: int) -> None:
         """j / k."""

@@ -26,6 +26,7 @@ from opsconsole.core.incidents import (
     incident_metrics,
 )
 from opsconsole.core.text import sanitize_terminal
+from opsconsole.screens.failures import noted, one_line
 from opsconsole.widgets.incident_banner import IncidentBanner
 from opsconsole.widgets.key_footer import KeyFooter
 
@@ -82,12 +83,18 @@ class IncidentScreen(Screen[None]):
         service = self.service
         if service is None or not self._ready:
             return  # not mounted yet (a refresh can arrive while the screen is being pushed)
-        incident = await service.active()
+        with noted(self.app, "Incident could not be read", notify=False) as outcome:
+            incident = await service.active()
+            history = await service.store.list_incidents(limit=20)
+        if outcome.failed:  # keep what is shown; the header says why it is not fresh
+            assert outcome.error is not None
+            self.sub_title = f"could not re-read the incident: {one_line(outcome.error)}"
+            return
+        self.sub_title = ""
         self._incident = incident
         self._render_summary(incident)
         self._render_playbook(incident)
         self._render_timeline(incident)
-        history = await service.store.list_incidents(limit=20)
         self._render_history(history)
 
     def _tick(self) -> None:
@@ -174,7 +181,10 @@ class IncidentScreen(Screen[None]):
         if service is None:
             return
         key = str(event.selection.value)
-        await service.tick_playbook(key, key in event.selection_list.selected)
+        with noted(self.app, "Playbook step not saved") as outcome:
+            await service.tick_playbook(key, key in event.selection_list.selected)
+        if outcome.failed:
+            await self.reload()  # show the ticks as stored
 
     def _render_timeline(self, incident: Incident | None) -> None:
         box = self.query_one("#incident-timeline", Static)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from opsconsole.core.models import ProbeState
 from opsconsole.core.redact import redact_text
 from opsconsole.core.sources import AlertsSnapshot, MetricsSnapshot, SentrySnapshot
 from opsconsole.core.text import sanitize_terminal
+from opsconsole.screens.failures import noted, one_line
 from opsconsole.screens.navigation import open_screen
 
 if TYPE_CHECKING:
@@ -53,6 +55,10 @@ class IncidentActions(App[None]):
         self._down_since = {}
         self._known_alerts = set()
         self._critical_alerts: list[str] = []
+        # Automatic timeline entries (kind, text, when) not yet written: a failed write is
+        # retried with the next sync, in order, with its original time.
+        self._auto_pending: list[tuple[EntryKind, str, Any]] = []
+        self._auto_lock = asyncio.Lock()
 
     async def start_incidents(self, store: Any) -> None:
         """Build the service, load the active incident, start the tick and the outbox."""
@@ -81,6 +87,8 @@ class IncidentActions(App[None]):
 
     async def _sync_incident(self) -> None:
         """Another console on the same database may have declared or resolved one."""
+        if self._auto_pending:
+            await self._write_auto()
         try:
             current = await self.incident_service.active()
         except Exception:
@@ -121,7 +129,8 @@ class IncidentActions(App[None]):
         from opsconsole.screens.incident import IncidentScreen
 
         if self.incident_service is not None:
-            self.review_pending = await self.incident_service.pending_review()
+            with noted(self, "Reviews", notify=False):
+                self.review_pending = await self.incident_service.pending_review()
         for screen in self.screen_stack:
             if isinstance(screen, IncidentScreen):
                 await screen.reload()
@@ -197,9 +206,19 @@ class IncidentActions(App[None]):
 
     def _auto(self, kind: EntryKind, text: str) -> None:
         if self.incident is not None and self.incident_service is not None:
-            self.run_worker(
-                self.incident_service.record(kind, redact_text(text)), group="incident-auto"
-            )
+            self._auto_pending.append((kind, redact_text(text), self.clock()))
+            self.run_worker(self._write_auto(), group="incident-auto")
+
+    async def _write_auto(self) -> None:
+        """Write the pending automatic entries in order; stop at the first failure."""
+        async with self._auto_lock:
+            while self._auto_pending and self.incident_service is not None:
+                kind, text, at = self._auto_pending[0]
+                with noted(self, "Timeline", notify=False) as outcome:
+                    await self.incident_service.record(kind, text, at=at)
+                if outcome.failed:
+                    return  # kept; the 5 s incident sync tries again
+                self._auto_pending.pop(0)
 
     def suggest_incident(self, critical_alerts: list[str]) -> None:
         """Suggest declaring: a probe down 15 minutes, or a critical alert firing."""
@@ -296,30 +315,47 @@ class IncidentActions(App[None]):
         settings = self.config.incident
         if service.slack is not None and settings.slack is not None:
             label = settings.slack.channel_label
-        prompt = UpdatePromptScreen(
-            service.draft_update(incident),
-            title=f"Stakeholder update — incident #{incident.id}",
-            slack_label=label,
-        )
+
+        def make_prompt(text: str) -> UpdatePromptScreen:
+            return UpdatePromptScreen(
+                text, title=f"Stakeholder update — incident #{incident.id}", slack_label=label
+            )
+
+        prompt = make_prompt(service.draft_update(incident))
 
         async def chosen(choice: UpdateChoice | None) -> None:
             if choice is None:
                 return
             if choice.snooze:
-                await service.snooze(5)
-                self.notify("Update prompt snoozed for 5 minutes")
+                with noted(self, "Snooze not saved") as outcome:
+                    await service.snooze(5)
+                if not outcome.failed:
+                    self.notify("Update prompt snoozed for 5 minutes")
                 return
             if choice.copy:
                 self.copy_to_clipboard(choice.text)
+            from opsconsole.incidents.service import IncidentError
+
             try:
                 entry = await service.send_update(
                     choice.text, slack=choice.slack, copied=choice.copy
                 )
-            except Exception as exc:
+            except IncidentError as exc:  # recorded in the timeline; delivery failed
                 reason = sanitize_terminal(str(exc), single_line=True, limit=200)
                 self.notify(
                     f"Update recorded, but not delivered: {reason}", severity="error", timeout=15
                 )
+                return
+            except Exception as exc:  # not even recorded: keep the text for another try
+                log.warning("update not recorded: %s", one_line(exc))
+                self.bell()
+                self.notify(
+                    f"Update NOT recorded: {one_line(exc)} (your text is kept)",
+                    severity="error",
+                    timeout=15,
+                    markup=False,
+                )
+                self.push_screen(make_prompt(choice.text), chosen)
                 return
             self.notify(f"Update recorded ({entry.delivery})")
 
@@ -332,15 +368,21 @@ class IncidentActions(App[None]):
         if self.incident is None:
             self.notify("No active incident", severity="warning")
             return
-        editor = EditorScreen(
-            "Timeline note", drafts={"note": ("", "")}, with_subject=False, submit_label="add"
-        )
+
+        def make_editor(text: str) -> EditorScreen:
+            return EditorScreen(
+                "Timeline note", drafts={"note": ("", text)}, with_subject=False, submit_label="add"
+            )
 
         async def done(result: ComposeResultData | None) -> None:
-            if result is not None:
+            if result is None:
+                return
+            with noted(self, "Note NOT saved (your text is kept)") as outcome:
                 await self.incident_service.note(result.body)
+            if outcome.failed:
+                self.push_screen(make_editor(result.body), done)
 
-        self.push_screen(editor, done)
+        self.push_screen(make_editor(""), done)
 
     def action_incident_status(self) -> None:
         """Change the status (s on the incident screen)."""
@@ -353,7 +395,10 @@ class IncidentActions(App[None]):
 
         async def chosen(value: str | None) -> None:
             if value is not None:
-                await self.incident_service.set_status(IncidentStatus(value))
+                with noted(self, "Status not saved") as outcome:
+                    await self.incident_service.set_status(IncidentStatus(value))
+                if outcome.failed:
+                    return
                 if value == IncidentStatus.MONITORING.value:
                     self.notify(
                         "Monitoring: the all-clear unlocks after 30 minutes (guide §8 Step 6)"
@@ -364,8 +409,10 @@ class IncidentActions(App[None]):
     async def action_incident_snooze(self) -> None:
         """Snooze the update prompt 5 minutes (z)."""
         if self.incident is not None:
-            await self.incident_service.snooze(5)
-            self.notify("Update prompt snoozed for 5 minutes")
+            with noted(self, "Snooze not saved") as outcome:
+                await self.incident_service.snooze(5)
+            if not outcome.failed:
+                self.notify("Update prompt snoozed for 5 minutes")
 
     def action_incident_resolve(self) -> None:
         """Resolve: the all-clear and the post-incident review (R on the incident screen)."""
@@ -417,6 +464,8 @@ class IncidentActions(App[None]):
         if pending is None or self.incident_service is None:
             self.notify("No review pending")
             return
-        await self.incident_service.mark_review_done(pending.id)
-        self.review_pending = await self.incident_service.pending_review()
-        self.notify(f"Review of incident #{pending.id} marked done")
+        with noted(self, "Review not marked done") as outcome:
+            await self.incident_service.mark_review_done(pending.id)
+            self.review_pending = await self.incident_service.pending_review()
+        if not outcome.failed:
+            self.notify(f"Review of incident #{pending.id} marked done")

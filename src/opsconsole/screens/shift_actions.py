@@ -18,6 +18,7 @@ from textual.widgets import Static
 
 from opsconsole.core.checklists import Facts
 from opsconsole.core.sources import AlertsSnapshot
+from opsconsole.screens.failures import noted, one_line
 from opsconsole.screens.navigation import open_screen
 from opsconsole.widgets.key_footer import KeyFooter
 
@@ -67,9 +68,15 @@ class ReportsScreen(Screen[None]):
         if app.store is None or not hasattr(app.store, "rollups_since"):
             self.query_one("#reports-text", Static).update("Reports need the history database.")
             return
-        report = await make_report(
-            app.store, app.config, since=timedelta(days=days), now=app.clock()
-        )
+        with noted(app, "Report could not be built", notify=False) as outcome:
+            report = await make_report(
+                app.store, app.config, since=timedelta(days=days), now=app.clock()
+            )
+        if outcome.failed:
+            assert outcome.error is not None
+            reason = f"The report could not be built: {one_line(outcome.error)}"
+            self.query_one("#reports-text", Static).update(Content(reason))
+            return
         text = render_report_md(report, app.config.tz)
         self.query_one("#reports-text", Static).update(Content(text))
 
@@ -124,7 +131,9 @@ class ShiftActions(App[None]):
         from opsconsole.core.shift import shift_start
 
         start = shift_start(self.clock(), self.config.shift.starts, self.config.tz)
-        if await self.store.first_run_since(start) is None:
+        with noted(self, "Checklist runs could not be read", notify=False) as outcome:
+            first = await self.store.first_run_since(start)
+        if not outcome.failed and first is None:
             self.action_checklist()
 
     async def action_handover(self) -> None:
@@ -140,17 +149,21 @@ class ShiftActions(App[None]):
             if self.engine is not None
             else []
         )
-        text = await make_handover(
-            store=self.store, config=self.config, now=self.clock(), probes=probes, alerts=alerts
-        )
+        with noted(self, "Handover could not be drafted") as outcome:
+            text = await make_handover(
+                store=self.store, config=self.config, now=self.clock(), probes=probes, alerts=alerts
+            )
+        if outcome.failed:
+            return
         from opsconsole.screens.ticket_dialogs import EditorScreen
 
-        editor = EditorScreen(
-            "Shift handover (Slack-ready Markdown)",
-            drafts={"handover": ("", text)},
-            with_subject=False,
-            submit_label="save and copy",
-        )
+        def make_editor(body: str) -> EditorScreen:
+            return EditorScreen(
+                "Shift handover (Slack-ready Markdown)",
+                drafts={"handover": ("", body)},
+                with_subject=False,
+                submit_label="save and copy",
+            )
 
         async def done(result: ComposeResultData | None) -> None:
             if result is None:
@@ -161,8 +174,12 @@ class ShiftActions(App[None]):
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(result.body, encoding="utf-8")
 
-            await asyncio.to_thread(write)
             self.copy_to_clipboard(result.body)
+            with noted(self, "Handover NOT saved (copied; your text is kept)") as saved:
+                await asyncio.to_thread(write)
+            if saved.failed:
+                self.push_screen(make_editor(result.body), done)
+                return
             self.notify(f"Handover saved to {path} and copied to the clipboard", timeout=10)
 
-        self.push_screen(editor, done)
+        self.push_screen(make_editor(text), done)

@@ -11,6 +11,7 @@ from textual.screen import Screen
 from opsconsole.core.templates import TEMPLATES
 from opsconsole.core.text import sanitize_terminal
 from opsconsole.core.tickets import Category, Level, Severity, Status, Ticket
+from opsconsole.screens.failures import noted
 from opsconsole.screens.ticket_dialogs import ComposeResultData, EditorScreen, PickScreen
 
 if TYPE_CHECKING:
@@ -71,11 +72,12 @@ class TicketActions(Screen[Any]):
 
     async def _run(
         self, what: str, call: Callable[[TicketService, int], Awaitable[object]]
-    ) -> None:
+    ) -> bool:
+        """Run one change to the current ticket; True when it was done."""
         service, number = self.service, self.current_number()
         if service is None or number is None:
             self.notify("No ticket selected", severity="warning")
-            return
+            return False
         try:
             await call(service, number)
         except Exception as exc:  # SMTP refused, a conflict, a store error: say so, keep going
@@ -84,9 +86,23 @@ class TicketActions(Screen[Any]):
                 f"#{number}: not done: {reason}", severity="error", timeout=10, markup=False
             )
             await self.refresh_tickets()  # show what is stored now (e.g. after a conflict)
-            return
+            return False
         await self.refresh_tickets()
         self.notify(f"#{number}: {what}", markup=False)
+        return True
+
+    def _edit(
+        self,
+        editor: EditorScreen,
+        send: Callable[[ComposeResultData], Awaitable[bool]],
+    ) -> None:
+        """Open ``editor``; when sending fails, open it again with the text as edited."""
+
+        async def done(result: ComposeResultData | None) -> None:
+            if result is not None and not await send(result):
+                self.app.push_screen(editor.reopened(result), done)
+
+        self.app.push_screen(editor, done)
 
     async def action_severity(self, value: str) -> None:
         """Set the severity (1–4)."""
@@ -141,11 +157,10 @@ class TicketActions(Screen[Any]):
             "Internal note", drafts={"note": ("", "")}, with_subject=False, submit_label="save"
         )
 
-        async def done(result: ComposeResultData | None) -> None:
-            if result is not None:
-                await self._run("note added", lambda s, n: s.add_note(n, result.body))
+        async def send(result: ComposeResultData) -> bool:
+            return await self._run("note added", lambda s, n: s.add_note(n, result.body))
 
-        self.app.push_screen(editor, done)
+        self._edit(editor, send)
 
     async def action_reply(self) -> None:
         """Reply with one of the guide's templates, edited in a TextArea."""
@@ -157,11 +172,12 @@ class TicketActions(Screen[Any]):
         labels = {key: template.title for key, template in TEMPLATES.items()}
         editor = EditorScreen(f"Reply to #{ticket.number}", drafts=drafts, labels=labels)
 
-        async def done(result: ComposeResultData | None) -> None:
-            if result is not None:
-                await self._run("reply sent", lambda s, n: s.reply(n, result.subject, result.body))
+        async def send(result: ComposeResultData) -> bool:
+            return await self._run(
+                "reply sent", lambda s, n: s.reply(n, result.subject, result.body)
+            )
 
-        self.app.push_screen(editor, done)
+        self._edit(editor, send)
 
     async def action_escalate(self) -> None:
         """Escalate to L2 engineering or L3 on-call with the guide's §5 info block."""
@@ -184,24 +200,27 @@ class TicketActions(Screen[Any]):
         }
         editor = EditorScreen(f"Escalate #{ticket.number}", drafts=drafts, labels=labels)
 
-        async def done(result: ComposeResultData | None) -> None:
-            if result is None or result.choice is None:
-                return
+        async def send(result: ComposeResultData) -> bool:
+            if result.choice is None:
+                return True
             level = Level(result.choice)
             self.app.copy_to_clipboard(result.body)
-            await self._run(
+            return await self._run(
                 f"escalated to {level.value} (copied to clipboard)",
                 lambda s, n: s.escalate(n, level, result.subject, result.body),
             )
 
-        self.app.push_screen(editor, done)
+        self._edit(editor, send)
 
     async def _ticket(self) -> Ticket | None:
         number, service = self.current_number(), self.service
         if number is None or service is None:
             self.notify("No ticket selected", severity="warning")
             return None
-        return await service.store.get_ticket(number)
+        ticket: Ticket | None = None
+        with noted(self.app, f"#{number} could not be read"):
+            ticket = await service.store.get_ticket(number)
+        return ticket
 
     def _pick(
         self,

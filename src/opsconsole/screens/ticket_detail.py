@@ -13,6 +13,7 @@ from textual.widgets.selection_list import Selection
 from opsconsole.core.runbooks import Runbook
 from opsconsole.core.text import sanitize_terminal
 from opsconsole.core.tickets import Direction, Ticket
+from opsconsole.screens.failures import noted, one_line
 from opsconsole.screens.ticket_actions import TRIAGE_BINDINGS, TicketActions
 from opsconsole.widgets.incident_banner import IncidentBanner
 from opsconsole.widgets.key_footer import KeyFooter
@@ -75,12 +76,19 @@ class TicketScreen(TicketActions):
         service = self.service
         if service is None:
             return
-        self.ticket = await service.store.get_ticket(self.number)
+        with noted(self.app, f"#{self.number} could not be read", notify=False) as outcome:
+            ticket = await service.store.get_ticket(self.number)
+            ticked = await service.store.runbook_steps(self.number) if ticket else frozenset()
+        if outcome.failed:  # keep what is shown; say it is not fresh
+            assert outcome.error is not None
+            reason = f"#{self.number} could not be re-read: {one_line(outcome.error)}"
+            self.sub_title = reason
+            return
+        self.ticket = ticket
         if self.ticket is None:
             self.query_one("#ticket-header", Static).update(Content(f"No ticket #{self.number}"))
             return
         self.runbook = service.runbook_for(self.ticket)
-        ticked = await service.store.runbook_steps(self.number)
         self._render_header(self.ticket)
         self._render_sla()
         self._render_runbook(ticked)
@@ -164,7 +172,10 @@ class TicketScreen(TicketActions):
             return
         step = int(event.selection.value)
         done = step in event.selection_list.selected
-        await service.set_runbook_step(self.number, step, done)
+        with noted(self.app, "Runbook step not saved") as outcome:
+            await service.set_runbook_step(self.number, step, done)
+        if outcome.failed:
+            await self.refresh_tickets()  # show the ticks as stored
 
     def _render_thread(self, t: Ticket) -> None:
         blocks: list[Content] = [Content.styled("Thread", "bold underline")]

@@ -132,3 +132,17 @@ class EditorScreen(ModalScreen[ComposeResultData | None]):
     def action_cancel(self) -> None:
         """Close without sending."""
         self.dismiss(None)
+
+    def reopened(self, result: ComposeResultData) -> EditorScreen:
+        """A new editor like this one, holding ``result`` (sending it failed): its choice
+        shows the text as edited, the other choices keep their drafts."""
+        choice = result.choice or self.choice or ""
+        drafts = {choice: (result.subject, result.body)}
+        drafts.update({k: v for k, v in self.drafts.items() if k != choice})
+        return EditorScreen(
+            self.heading,
+            drafts=drafts,
+            labels=self.labels,
+            with_subject=self.with_subject,
+            submit_label=self.submit_label,
+        )

@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Input, Static
 
 from opsconsole.core.store import TicketQuery
 from opsconsole.core.tickets import Severity, Status, Ticket
+from opsconsole.screens.failures import Outcome, noted, one_line
 from opsconsole.screens.ticket_actions import TRIAGE_BINDINGS, TicketActions
 from opsconsole.widgets.fast_table import FastTable
 from opsconsole.widgets.incident_banner import IncidentBanner
@@ -173,10 +174,14 @@ class TicketsScreen(TicketActions):
         store = service.store
         current = self.current_number()  # before the rows change under the cursor
         self.query_state = replace(self.query_state, limit=self.page_size())
-        rows = await store.list_tickets(self.query_state)
-        if not rows and self.query_state.offset > 0:  # the page emptied under us
-            self.query_state = replace(self.query_state, offset=0)
+        with noted(self.app, "Tickets could not be read", notify=False) as outcome:
             rows = await store.list_tickets(self.query_state)
+            if not rows and self.query_state.offset > 0:  # the page emptied under us
+                self.query_state = replace(self.query_state, offset=0)
+                rows = await store.list_tickets(self.query_state)
+        if outcome.failed:  # keep showing the last page read; say why it is not fresh
+            self._show_failure(outcome)
+            return
         self.rows = rows
         self._show_rows(current, row)
         if recount:
@@ -186,7 +191,8 @@ class TicketsScreen(TicketActions):
             # drawn, it competes with the drawing and delays it (30 ms instead of 13 ms).
             if after_paint:
                 await self._repainted()
-            self.total = await store.count_tickets(self.query_state)
+            with noted(self.app, "Tickets could not be counted", notify=False):
+                self.total = await store.count_tickets(self.query_state)
         self._update_status()
 
     async def _repainted(self) -> bool:
@@ -288,6 +294,12 @@ class TicketsScreen(TicketActions):
             parts.append(" · filter ")
             parts.append((q.text, "bold $accent"))
         self.query_one("#tickets-status", Static).update(Content.assemble(*parts))
+
+    def _show_failure(self, outcome: Outcome) -> None:
+        """The status line says the page could not be read (the last page stays shown)."""
+        assert outcome.error is not None
+        reason = Content(f"Tickets could not be read: {one_line(outcome.error)}")
+        self.query_one("#tickets-status", Static).update(reason.stylize("bold red"))
 
     def current_number(self) -> int | None:
         """The highlighted row's ticket number."""

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import logging
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable
 
+from opsconsole.core.redact import redact_text
 from opsconsole.core.sla import SlaState
 from opsconsole.core.sla_view import sla_clock
 from opsconsole.core.store import TicketQuery
+from opsconsole.core.text import sanitize_terminal
 from opsconsole.core.tickets import Ticket
 from opsconsole.widgets.border import set_border_subtitle
 from opsconsole.widgets.fast_table import FastTable
 from opsconsole.widgets.ticket_cells import plain, severity_cell, sla_cell
+
+log = logging.getLogger(__name__)
 
 ROWS = 8
 
@@ -55,8 +61,16 @@ class TicketQueuePane(Vertical):
         if service is None:
             set_border_subtitle(self, "tickets unavailable")
             return
-        rows = await service.store.list_tickets(TicketQuery(open_only=True, limit=ROWS))
-        counts = await service.store.ticket_counts()
+        try:
+            rows = await service.store.list_tickets(TicketQuery(open_only=True, limit=ROWS))
+            counts = await service.store.ticket_counts()
+        except Exception as exc:  # a failing database must not take the dashboard down
+            reason = sanitize_terminal(
+                redact_text(str(exc) or type(exc).__name__), single_line=True, limit=80
+            )
+            log.warning("ticket queue reload failed: %s", reason)
+            set_border_subtitle(self, f"not refreshed: {reason}")  # the last rows stay
+            return
         # No await from here on: tick() must never see rows the table does not hold yet
         # (update_cell on a missing row raises CellDoesNotExist and takes the app down).
         self.rows = rows
