@@ -6,15 +6,18 @@ against real servers), so the runner here returns scripted results.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict, deque
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 import yaml
 
 from opsconsole.config.loader import loads_config
 from opsconsole.config.schema import Config, ProbeConfig
 from opsconsole.core.models import ConditionResult, Outcome, ProbeResult
+from opsconsole.core.store import StoreError
 
 FROZEN = datetime(2026, 11, 28, 3, 0, 0, tzinfo=UTC)
 
@@ -275,3 +278,29 @@ def all_fakes() -> dict[str, FakeSource]:
         "alerts": FakeSource(alerts_snapshot()),
         "statuspage": FakeSource(statuspage_snapshot()),
     }
+
+
+# -- a store that fails on demand ------------------------------------------------------
+
+
+class BreakableStore:
+    """A real store whose every coroutine method raises StoreError while ``broken``
+    (as SQLite's disk I/O, full-disk and lock-timeout errors reach the console)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.broken = False
+        self.refused: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._inner, name)
+        if not callable(value) or not asyncio.iscoroutinefunction(value):
+            return value
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            if self.broken and name != "close":
+                self.refused.append(name)
+                raise StoreError("disk I/O error")
+            return await value(*args, **kwargs)
+
+        return call

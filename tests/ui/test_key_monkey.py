@@ -3,8 +3,10 @@ screen, plus text for the dialogs, pressed into the real app with a seeded ticke
 probes, incident mode with a Slack fake, and checklists. After every key the app must still
 be running; at the end no exception may have been raised anywhere in it.
 
-Seeds are fixed, so a failure replays; ``OPSCONSOLE_MONKEY_KEYS`` (300) and
-``OPSCONSOLE_MONKEY_SEEDS`` (``1,2,3``) change the run for a longer hunt.
+Every third seed also breaks and mends the database at random (``BreakableStore``: every
+store call fails while broken). Seeds are fixed, so a failure replays;
+``OPSCONSOLE_MONKEY_KEYS`` (300) and ``OPSCONSOLE_MONKEY_SEEDS`` (``1,2,3``) change the run
+for a longer hunt.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from opsconsole.config.loader import loads_config
 from opsconsole.demo.slack_fake import SlackFake
 from pilot_wait import until
 
-from fakes import MutableClock, ScriptedRunner
+from fakes import BreakableStore, MutableClock, ScriptedRunner
 from ticket_fixtures import seed_store
 
 KEYS_PER_RUN = int(os.environ.get("OPSCONSOLE_MONKEY_KEYS", "300"))
@@ -73,14 +75,21 @@ async def test_random_keys_never_crash_the_app(
     await seed_store(store, config)
     await store.close()
     clock = MutableClock()
+    stores: list[BreakableStore] = []
 
-    async def store_factory() -> SqliteStore:
-        return await SqliteStore.open(tmp_path / "m.db", clock=clock)
+    async def store_factory() -> BreakableStore:
+        stores.append(BreakableStore(await SqliteStore.open(tmp_path / "m.db", clock=clock)))
+        return stores[-1]
 
     app = make_app(
-        config, store_factory=store_factory, runner_factory=ScriptedRunner, clock=clock, poll=False
+        config,
+        store_factory=store_factory,  # type: ignore[arg-type]
+        runner_factory=ScriptedRunner,
+        clock=clock,
+        poll=False,
     )
     rnd = random.Random(seed)
+    breaks = seed % 3 == 0  # every third seed: the database fails and mends at random
     pressed: list[str] = []
     async with app.run_test(size=(140, 45)) as pilot:
         for _ in range(KEYS_PER_RUN):
@@ -91,6 +100,8 @@ async def test_random_keys_never_crash_the_app(
             await pilot.press(key)
             if rnd.random() < 0.05:
                 clock.advance(minutes=rnd.choice([1, 5, 16]))
+            if breaks and stores and rnd.random() < 0.08:
+                stores[0].broken = not stores[0].broken
             assert app.is_running, f"app stopped after keys {pressed[-20:]}"
             assert app._exception is None, f"{app._exception!r} after keys {pressed[-20:]}"
         await pilot.pause()

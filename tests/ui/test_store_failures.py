@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -26,7 +25,6 @@ from opsconsole.adapters.sqlite_store import SqliteStore
 from opsconsole.app import make_app
 from opsconsole.config.loader import loads_config
 from opsconsole.core.incidents import EntryKind
-from opsconsole.core.store import StoreError
 from opsconsole.demo.slack_fake import SlackFake
 from opsconsole.screens.incident import IncidentScreen
 from opsconsole.screens.incident_dialogs import DeclareScreen, UpdatePromptScreen
@@ -35,30 +33,8 @@ from opsconsole.screens.ticket_dialogs import EditorScreen
 from opsconsole.screens.tickets import TicketsScreen
 from pilot_wait import until
 
-from fakes import MutableClock, ScriptedRunner
+from fakes import BreakableStore, MutableClock, ScriptedRunner
 from ticket_fixtures import seed_store
-
-
-class BreakableStore:
-    """The real store, whose every coroutine method raises StoreError while ``broken``."""
-
-    def __init__(self, inner: SqliteStore) -> None:
-        self._inner = inner
-        self.broken = False
-        self.refused: list[str] = []
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._inner, name)
-        if not callable(value) or not asyncio.iscoroutinefunction(value):
-            return value
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            if self.broken and name != "close":
-                self.refused.append(name)
-                raise StoreError("disk I/O error")
-            return await value(*args, **kwargs)
-
-        return call
 
 
 @pytest.fixture
