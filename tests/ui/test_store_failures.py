@@ -196,10 +196,10 @@ async def test_checklist_handover_and_reports_survive_a_failing_store(
         keys = list(screen.results)
         items.highlighted = keys.index(manual[0])
         await pilot.press("space")  # tick it: the save fails, the tick is kept
-        await until(pilot, lambda: any("checklist not saved" in e for e in _errors(app)))
+        await until(pilot, lambda: any("saving the checklist" in e for e in _errors(app)))
         assert screen.results[manual[0]].status.value == "done"
         await screen.recheck()  # the 5 s re-check, while still broken
-        assert "could not re-check" in str(screen.sub_title)
+        assert "could not re-check: disk I/O error" in screen.problem
         await pilot.press("h")  # the handover reads the store
         await until(pilot, lambda: any("handover could not be drafted" in e for e in _errors(app)))
         await pilot.press("g")
@@ -216,4 +216,36 @@ async def test_checklist_handover_and_reports_survive_a_failing_store(
         runs = await store.checklist_runs(limit=1)
         saved = {r.key: r.status.value for r in runs[0].results}
         assert saved.get(manual[0]) == "done"
-        assert screen.sub_title == ""
+        assert screen.problem == ""
+
+
+async def test_periodic_failures_are_told_once_and_again_when_they_recover() -> None:
+    """``noted(once=True)``: a reload failing every 5 s notifies when it starts failing and
+    when it works again, not every time; a key's failure (not ``once``) notifies each time.
+    The reason is one redacted, printable line and is never read as markup."""
+    from textual.app import App
+
+    from opsconsole.core.store import StoreError
+    from opsconsole.screens.failures import noted
+
+    app: App[None] = App()
+    async with app.run_test() as pilot:
+        for _ in range(3):
+            with noted(app, "Reading tickets", once=True) as outcome:
+                raise StoreError("disk [bold]I/O[/bold] error\x1b[2J")
+            assert outcome.failed
+        with noted(app, "Reading tickets", once=True) as outcome:
+            pass
+        assert not outcome.failed
+        for _ in range(2):
+            with noted(app, "Note NOT saved"):
+                raise OSError("No space left on device")
+        await pilot.pause()
+        messages = [(n.severity, str(n.message)) for n in app._notifications]
+    assert messages == [
+        ("error", "Reading tickets: disk [bold]I/O[/bold] error^[[2J"),  # ESC made visible
+        ("information", "Reading tickets: working again"),
+        ("error", "Note NOT saved: No space left on device"),
+        ("error", "Note NOT saved: No space left on device"),
+    ]
+    assert all(not n.markup for n in app._notifications)

@@ -47,6 +47,8 @@ class ChecklistScreen(Screen[None]):
         self.results: dict[str, ItemResult] = {}
         self.run_id: int | None = None
         self._unsaved: dict[str, ItemResult] = {}
+        self.problem = ""
+        """Why the list is not fresh or not saved (shown in the title line), or ''."""
 
     def compose(self) -> ComposeResult:
         """Banner, heading, the items, the last runs."""
@@ -76,7 +78,7 @@ class ChecklistScreen(Screen[None]):
         today = now.astimezone(config.tz).date()
         store = self.store
         checklists = config.checklists
-        with noted(self.app, "Checklist could not be checked", notify=False) as outcome:
+        with noted(self.app, "Re-checking the checklist", once=True) as outcome:
             last_done = (
                 await store.last_done_dates()
                 if store is not None and hasattr(store, "last_done_dates")
@@ -93,8 +95,8 @@ class ChecklistScreen(Screen[None]):
             facts = await app.gather_facts(with_sla=sla)
         if outcome.failed:  # keep what is shown; the header says why it is not fresh
             assert outcome.error is not None
-            await self._save([], notify=False)  # retry what is waiting to be saved
-            self.sub_title = f"could not re-check: {one_line(outcome.error)}"
+            await self._save([], once=True)  # retry what is waiting to be saved
+            self._show_problem(f"could not re-check: {one_line(outcome.error)}")
             return
         changed: list[ItemResult] = []
         results: dict[str, ItemResult] = {}
@@ -111,11 +113,11 @@ class ChecklistScreen(Screen[None]):
                 changed.append(result)
             results[item.key] = result
         self.results = results
-        await self._save(changed, notify=False)
+        await self._save(changed, once=True)
         self._draw(today)
         await self._render_runs()
 
-    async def _save(self, results: list[ItemResult], *, notify: bool = True) -> None:
+    async def _save(self, results: list[ItemResult], *, once: bool = False) -> None:
         """Record ``results`` in today's run (started on first use). What cannot be saved
         now (a disk error, a lock) is kept and saved with the next re-check, in 5 s."""
         for result in results:
@@ -123,7 +125,7 @@ class ChecklistScreen(Screen[None]):
         store, app = self.store, self.app
         if store is None or not hasattr(store, "start_checklist_run") or not self._unsaved:
             return
-        with noted(app, "Checklist not saved (retried in 5 s)", notify=notify) as outcome:
+        with noted(app, "Saving the checklist", once=once) as outcome:
             if self.run_id is None:
                 operator = app.config.operator.name  # type: ignore[attr-defined]
                 self.run_id = await store.start_checklist_run(operator, app.clock())  # type: ignore[attr-defined]
@@ -132,9 +134,15 @@ class ChecklistScreen(Screen[None]):
                 del self._unsaved[key]
         if outcome.failed:
             assert outcome.error is not None
-            self.sub_title = f"not saved yet: {one_line(outcome.error)}"
+            self._show_problem(f"not saved yet: {one_line(outcome.error)}")
         else:
-            self.sub_title = ""
+            self._show_problem("")
+
+    def _show_problem(self, problem: str) -> None:
+        """Show (or clear) why the list is not fresh or not saved, in its title line."""
+        if problem != self.problem:
+            self.problem = problem
+            self._draw(self.app.clock().astimezone(self.app.config.tz).date())  # type: ignore[attr-defined]
 
     async def action_recheck(self) -> None:
         """Verify again now."""
@@ -155,6 +163,7 @@ class ChecklistScreen(Screen[None]):
                 f"   {passed}/{len(self.results)} done",
                 (f" · {failed} failing" if failed else "", "bold $error"),
                 ("   space ticks a manual item · n note · r re-check", "dim"),
+                (f"   {self.problem}" if self.problem else "", "bold $error"),
             )
         )
         items = self.query_one("#checklist-items", SelectionList)
@@ -184,7 +193,7 @@ class ChecklistScreen(Screen[None]):
         if store is None or not hasattr(store, "checklist_runs"):
             box.update(Content.styled("Runs are not stored (no history database)", "dim"))
             return
-        with noted(self.app, "Checklist runs", notify=False) as outcome:
+        with noted(self.app, "Reading checklist runs", once=True) as outcome:
             runs = await store.checklist_runs(limit=5)
         if outcome.failed:
             return  # keep the last list shown

@@ -24,6 +24,9 @@ __all__ = ["Outcome", "noted", "one_line"]
 
 log = logging.getLogger(__name__)
 
+_FAILING = "_opsconsole_failing"
+"""App attribute: the ``once`` keys whose last run failed (told once, until they work)."""
+
 
 @dataclass
 class Outcome:
@@ -44,18 +47,25 @@ def one_line(error: BaseException) -> str:
 
 
 @contextmanager
-def noted(app: App[Any], what: str, *, notify: bool = True) -> Iterator[Outcome]:
-    """Run the block; on an exception log it and (unless ``notify`` is off) say so.
+def noted(app: App[Any], what: str, *, once: bool = False) -> Iterator[Outcome]:
+    """Run the block; on an exception log it and tell the operator in one line.
 
-    Periodic work (reloads every few seconds) passes ``notify=False`` and shows the
-    reason in its own pane instead of a notification every few seconds.
+    With ``once`` (periodic work: reloads every few seconds) the operator is told when
+    ``what`` starts failing and again when it works again, not on every failed run.
     """
     outcome = Outcome()
+    failing: set[str] = app.__dict__.setdefault(_FAILING, set())
     try:
         yield outcome
     except Exception as exc:  # the console must outlive a failing database or server
         outcome.error = exc
         log.warning("%s: %s", what, one_line(exc))
-        if notify:
-            app.bell()
-            app.notify(f"{what}: {one_line(exc)}", severity="error", timeout=12, markup=False)
+        if once and what in failing:
+            return
+        failing.add(what)
+        app.bell()
+        app.notify(f"{what}: {one_line(exc)}", severity="error", timeout=12, markup=False)
+    else:
+        if once and what in failing:
+            failing.discard(what)
+            app.notify(f"{what}: working again", markup=False)

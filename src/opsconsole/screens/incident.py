@@ -26,7 +26,7 @@ from opsconsole.core.incidents import (
     incident_metrics,
 )
 from opsconsole.core.text import sanitize_terminal
-from opsconsole.screens.failures import noted, one_line
+from opsconsole.screens.failures import noted
 from opsconsole.widgets.incident_banner import IncidentBanner
 from opsconsole.widgets.key_footer import KeyFooter
 
@@ -83,14 +83,11 @@ class IncidentScreen(Screen[None]):
         service = self.service
         if service is None or not self._ready:
             return  # not mounted yet (a refresh can arrive while the screen is being pushed)
-        with noted(self.app, "Incident could not be read", notify=False) as outcome:
+        with noted(self.app, "Reading the incident", once=True) as outcome:
             incident = await service.active()
             history = await service.store.list_incidents(limit=20)
-        if outcome.failed:  # keep what is shown; the header says why it is not fresh
-            assert outcome.error is not None
-            self.sub_title = f"could not re-read the incident: {one_line(outcome.error)}"
+        if outcome.failed:  # keep what is shown (the operator has been told once)
             return
-        self.sub_title = ""
         self._incident = incident
         self._render_summary(incident)
         self._render_playbook(incident)

@@ -129,7 +129,7 @@ class IncidentActions(App[None]):
         from opsconsole.screens.incident import IncidentScreen
 
         if self.incident_service is not None:
-            with noted(self, "Reviews", notify=False):
+            with noted(self, "Reading reviews", once=True):
                 self.review_pending = await self.incident_service.pending_review()
         for screen in self.screen_stack:
             if isinstance(screen, IncidentScreen):
@@ -214,7 +214,9 @@ class IncidentActions(App[None]):
         async with self._auto_lock:
             while self._auto_pending and self.incident_service is not None:
                 kind, text, at = self._auto_pending[0]
-                with noted(self, "Timeline", notify=False) as outcome:
+                with noted(
+                    self, "Writing the timeline (kept, retried every 5 s)", once=True
+                ) as outcome:
                     await self.incident_service.record(kind, text, at=at)
                 if outcome.failed:
                     return  # kept; the 5 s incident sync tries again

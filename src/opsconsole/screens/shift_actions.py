@@ -68,7 +68,7 @@ class ReportsScreen(Screen[None]):
         if app.store is None or not hasattr(app.store, "rollups_since"):
             self.query_one("#reports-text", Static).update("Reports need the history database.")
             return
-        with noted(app, "Report could not be built", notify=False) as outcome:
+        with noted(app, "Building the report", once=True) as outcome:
             report = await make_report(
                 app.store, app.config, since=timedelta(days=days), now=app.clock()
             )
@@ -131,7 +131,7 @@ class ShiftActions(App[None]):
         from opsconsole.core.shift import shift_start
 
         start = shift_start(self.clock(), self.config.shift.starts, self.config.tz)
-        with noted(self, "Checklist runs could not be read", notify=False) as outcome:
+        with noted(self, "Reading checklist runs", once=True) as outcome:
             first = await self.store.first_run_since(start)
         if not outcome.failed and first is None:
             self.action_checklist()

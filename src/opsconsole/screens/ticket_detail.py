@@ -13,7 +13,7 @@ from textual.widgets.selection_list import Selection
 from opsconsole.core.runbooks import Runbook
 from opsconsole.core.text import sanitize_terminal
 from opsconsole.core.tickets import Direction, Ticket
-from opsconsole.screens.failures import noted, one_line
+from opsconsole.screens.failures import noted
 from opsconsole.screens.ticket_actions import TRIAGE_BINDINGS, TicketActions
 from opsconsole.widgets.incident_banner import IncidentBanner
 from opsconsole.widgets.key_footer import KeyFooter
@@ -76,13 +76,10 @@ class TicketScreen(TicketActions):
         service = self.service
         if service is None:
             return
-        with noted(self.app, f"#{self.number} could not be read", notify=False) as outcome:
+        with noted(self.app, f"Reading #{self.number}", once=True) as outcome:
             ticket = await service.store.get_ticket(self.number)
             ticked = await service.store.runbook_steps(self.number) if ticket else frozenset()
-        if outcome.failed:  # keep what is shown; say it is not fresh
-            assert outcome.error is not None
-            reason = f"#{self.number} could not be re-read: {one_line(outcome.error)}"
-            self.sub_title = reason
+        if outcome.failed:  # keep what is shown (the operator has been told once)
             return
         self.ticket = ticket
         if self.ticket is None:

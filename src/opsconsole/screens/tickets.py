@@ -174,7 +174,7 @@ class TicketsScreen(TicketActions):
         store = service.store
         current = self.current_number()  # before the rows change under the cursor
         self.query_state = replace(self.query_state, limit=self.page_size())
-        with noted(self.app, "Tickets could not be read", notify=False) as outcome:
+        with noted(self.app, "Reading tickets", once=True) as outcome:
             rows = await store.list_tickets(self.query_state)
             if not rows and self.query_state.offset > 0:  # the page emptied under us
                 self.query_state = replace(self.query_state, offset=0)
@@ -191,7 +191,7 @@ class TicketsScreen(TicketActions):
             # drawn, it competes with the drawing and delays it (30 ms instead of 13 ms).
             if after_paint:
                 await self._repainted()
-            with noted(self.app, "Tickets could not be counted", notify=False):
+            with noted(self.app, "Counting tickets", once=True):
                 self.total = await store.count_tickets(self.query_state)
         self._update_status()
 

@@ -7,6 +7,7 @@ import logging
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.markup import escape
 from textual.widgets import DataTable
 
 from opsconsole.core.redact import redact_text
@@ -69,7 +70,7 @@ class TicketQueuePane(Vertical):
                 redact_text(str(exc) or type(exc).__name__), single_line=True, limit=80
             )
             log.warning("ticket queue reload failed: %s", reason)
-            set_border_subtitle(self, f"not refreshed: {reason}")  # the last rows stay
+            set_border_subtitle(self, f"not refreshed: {escape(reason)}")  # the last rows stay
             return
         # No await from here on: tick() must never see rows the table does not hold yet
         # (update_cell on a missing row raises CellDoesNotExist and takes the app down).
