@@ -424,7 +424,9 @@ class OpsConsoleApp(TelemetryAppMixin, GcTuningMixin, ShiftActions, IncidentActi
         if widgets:
             widgets.first().focus()
         else:
-            self.notify(f"{name} is not configured in checks.yaml", severity="warning")
+            self.notify(
+                f"{name} is not configured in checks.yaml", severity="warning", markup=False
+            )
 
     def action_tickets(self) -> None:
         """Open the Tickets screen."""

@@ -142,7 +142,7 @@ class IncidentActions(App[None]):
             log.exception("outbox flush failed")
             return
         if sent:
-            self.notify(f"{sent} queued update(s) delivered to Slack")
+            self.notify(f"{sent} queued update(s) delivered to Slack", markup=False)
 
     # -- the tick: prompt, overdue bell, suggestions -----------------------------------
 
@@ -266,7 +266,7 @@ class IncidentActions(App[None]):
             self.notify("Incidents need the history database", severity="warning")
             return
         if self.incident is not None:
-            self.notify(f"Incident #{self.incident.id} is already active (press i)")
+            self.notify(f"Incident #{self.incident.id} is already active (press i)", markup=False)
             return
         settings = self.config.incident
         down = sorted(self._down_since)
@@ -287,9 +287,11 @@ class IncidentActions(App[None]):
                     result.title, result.component, result.severity, result.impact
                 )
             except Exception as exc:
-                self.notify(f"Could not declare: {exc}", severity="error")
+                self.notify(f"Could not declare: {exc}", severity="error", markup=False)
                 return
-            self.notify(f"Incident #{incident.id} declared: first update due in 15 min")
+            self.notify(
+                f"Incident #{incident.id} declared: first update due in 15 min", markup=False
+            )
             self.action_incident()
 
         self.push_screen(dialog, declared)
@@ -345,7 +347,10 @@ class IncidentActions(App[None]):
             except IncidentError as exc:  # recorded in the timeline; delivery failed
                 reason = sanitize_terminal(str(exc), single_line=True, limit=200)
                 self.notify(
-                    f"Update recorded, but not delivered: {reason}", severity="error", timeout=15
+                    f"Update recorded, but not delivered: {reason}",
+                    severity="error",
+                    timeout=15,
+                    markup=False,
                 )
                 return
             except Exception as exc:  # not even recorded: keep the text for another try
@@ -359,7 +364,7 @@ class IncidentActions(App[None]):
                 )
                 self.push_screen(make_prompt(choice.text), chosen)
                 return
-            self.notify(f"Update recorded ({entry.delivery})")
+            self.notify(f"Update recorded ({entry.delivery})", markup=False)
 
         self.push_screen(prompt, chosen)
 
@@ -454,9 +459,13 @@ class IncidentActions(App[None]):
                 )
             except Exception as exc:
                 reason = sanitize_terminal(str(exc), single_line=True, limit=200)
-                self.notify(f"Not resolved: {reason}", severity="error", timeout=15)
+                self.notify(f"Not resolved: {reason}", severity="error", timeout=15, markup=False)
                 return
-            self.notify(f"Incident #{closed.id} resolved; review written to {path}", timeout=15)
+            self.notify(
+                f"Incident #{closed.id} resolved; review written to {path}",
+                timeout=15,
+                markup=False,
+            )
 
         self.push_screen(ResolveScreen(drafter=drafter, window_note=note), done)
 
@@ -470,4 +479,4 @@ class IncidentActions(App[None]):
             await self.incident_service.mark_review_done(pending.id)
             self.review_pending = await self.incident_service.pending_review()
         if not outcome.failed:
-            self.notify(f"Review of incident #{pending.id} marked done")
+            self.notify(f"Review of incident #{pending.id} marked done", markup=False)

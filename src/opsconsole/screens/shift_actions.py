@@ -180,6 +180,8 @@ class ShiftActions(App[None]):
             if saved.failed:
                 self.push_screen(make_editor(result.body), done)
                 return
-            self.notify(f"Handover saved to {path} and copied to the clipboard", timeout=10)
+            self.notify(
+                f"Handover saved to {path} and copied to the clipboard", timeout=10, markup=False
+            )
 
         self.push_screen(make_editor(text), done)
