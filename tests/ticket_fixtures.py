@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -22,7 +23,7 @@ from opsconsole.core.tickets import (
     Ticket,
 )
 
-from fakes import FROZEN
+from fakes import FROZEN, BreakableStore, MutableClock, ScriptedRunner
 
 
 def ticket_config(tmp_path: Path, **extra: object) -> Config:
@@ -111,3 +112,42 @@ def raw_mail(
         message[name.replace("_", "-")] = value
     message.set_content(body)
     return bytes(message)
+
+
+def console_config(tmp_path: Path, webhook: str) -> Config:
+    """:func:`ticket_config` plus three probes and incident mode posting to ``webhook``."""
+    probes = [
+        {"name": f"probe {n}", "url": f"http://127.0.0.1:9/{n}", "interval": "1h"} for n in range(3)
+    ]
+    incident = {"reviews_dir": str(tmp_path / "reviews"), "slack": {"webhook": webhook}}
+    return ticket_config(tmp_path, probes=probes, incident=incident)
+
+
+async def breakable_console(
+    tmp_path: Path, config: Config, *, seeded: bool = True, clock: MutableClock | None = None
+) -> tuple[Any, list[BreakableStore]]:
+    """The real app on a real SQLite store wrapped in :class:`BreakableStore` (the list
+    holds it once the app has opened it), with the seeded tickets unless ``seeded=False``."""
+    from opsconsole.adapters.sqlite_store import SqliteStore
+    from opsconsole.app import make_app
+
+    db = tmp_path / "console.db"
+    if seeded:
+        store = await SqliteStore.open(db)
+        await seed_store(store, config)
+        await store.close()
+    clock = clock or MutableClock()
+    stores: list[BreakableStore] = []
+
+    async def store_factory() -> BreakableStore:
+        stores.append(BreakableStore(await SqliteStore.open(db, clock=clock)))
+        return stores[-1]
+
+    app = make_app(
+        config,
+        store_factory=store_factory,  # type: ignore[arg-type]
+        runner_factory=ScriptedRunner,
+        clock=clock,
+        poll=False,
+    )
+    return app, stores

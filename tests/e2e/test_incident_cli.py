@@ -6,21 +6,11 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from opsconsole.demo.slack_fake import SlackFake
 
 OPSCONSOLE = Path(sys.executable).with_name("opsconsole")
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackFake]:
-    fake = SlackFake().start()
-    yield fake
-    fake.stop()
 
 
 def setup(tmp_path: Path, slack: SlackFake | None):

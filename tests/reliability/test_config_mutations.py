@@ -11,7 +11,6 @@ long time-zone name before they were fixed.
 
 from __future__ import annotations
 
-import copy
 import datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mutations import mutated
 from opsconsole.config.loader import ConfigError, load_config
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "checks.yaml"
@@ -49,48 +49,8 @@ KEYS = st.one_of(
 )
 
 
-def _places(node: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-    """Every key path in ``node`` (the root excluded)."""
-    out: list[tuple[object, ...]] = []
-    items: list[tuple[object, object]] = []
-    if isinstance(node, dict):
-        items = list(node.items())
-    elif isinstance(node, list):
-        items = list(enumerate(node))
-    for key, child in items:
-        out.append((*prefix, key))
-        out.extend(_places(child, (*prefix, key)))
-    return out
-
-
-PLACES = _places(BASE)
-
-
-@st.composite
-def mutated(draw: st.DrawFn) -> dict[str, Any]:
-    doc = copy.deepcopy(BASE)
-    for _ in range(draw(st.integers(min_value=1, max_value=3))):
-        place = draw(st.sampled_from(PLACES))
-        parent: Any = doc
-        try:
-            for key in place[:-1]:
-                parent = parent[key]
-            op = draw(st.sampled_from(["replace", "replace", "delete", "add"]))
-            if op == "replace":
-                parent[place[-1]] = draw(VALUES)
-            elif op == "delete":
-                del parent[place[-1]]
-            elif isinstance(parent, dict):
-                parent[draw(KEYS)] = draw(VALUES)
-            else:
-                parent.append(draw(VALUES))
-        except (KeyError, IndexError, TypeError):
-            continue  # an earlier mutation removed or replaced this place
-    return doc
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(doc=mutated())
+@given(doc=mutated(BASE, VALUES, keys=KEYS))
 def test_any_mutation_is_accepted_or_refused_in_one_line(tmp_path_factory, doc) -> None:
     path = tmp_path_factory.mktemp("mut") / "checks.yaml"
     try:

@@ -15,7 +15,6 @@ that was a list reached the poller as ``TypeError``/``ValueError``.
 from __future__ import annotations
 
 import asyncio
-import copy
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_faults import make_alertmanager, make_prometheus, make_sentry, make_statuspage
 
+from mutations import mutated
 from opsconsole.polling import SourcePoller
 
 from fault_server import Answer, FaultServer, Request
@@ -97,37 +97,6 @@ JUNK = st.one_of(
 )
 
 
-def _places(node: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-    out: list[tuple[object, ...]] = [prefix]
-    items: list[tuple[object, object]] = []
-    if isinstance(node, dict):
-        items = list(node.items())
-    elif isinstance(node, list):
-        items = list(enumerate(node))
-    for key, child in items:
-        out.extend(_places(child, (*prefix, key)))
-    return out
-
-
-@st.composite
-def mutated(draw: st.DrawFn, healthy: object) -> object:
-    """``healthy`` with 1–3 nodes replaced by junk or deleted (the root may be replaced)."""
-    doc = copy.deepcopy(healthy)
-    for _ in range(draw(st.integers(min_value=1, max_value=3))):
-        place = draw(st.sampled_from(_places(doc)))
-        if not place:
-            doc = draw(JUNK)
-            continue
-        parent: Any = doc
-        for key in place[:-1]:
-            parent = parent[key]
-        if draw(st.booleans()) or isinstance(parent, list):
-            parent[place[-1]] = draw(JUNK)
-        else:
-            del parent[place[-1]]
-    return doc
-
-
 class Served:
     """What the server answers: a mutated document for the source's main endpoint."""
 
@@ -192,7 +161,7 @@ def test_a_wrongly_shaped_answer_is_a_reason_not_a_crash(source: str, tmp_path: 
             return loop.run_until_complete(poller.poll_once()).error
 
         @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
-        @given(doc=mutated(healthy))
+        @given(doc=mutated(healthy, JUNK, replace_root=True))
         def check(doc: object) -> None:
             if source == "prometheus-range":
                 served.range_doc = doc

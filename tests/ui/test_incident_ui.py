@@ -24,13 +24,6 @@ from pilot_wait import until
 from fakes import FROZEN, MutableClock, ScriptedRunner
 
 
-@pytest.fixture
-def slack():
-    fake = SlackFake().start()
-    yield fake
-    fake.stop()
-
-
 def config_for(tmp_path: Path, webhook: str | None):
     incident: dict[str, object] = {"reviews_dir": str(tmp_path / "reviews")}
     if webhook:

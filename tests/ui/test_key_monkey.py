@@ -16,16 +16,12 @@ import random
 from pathlib import Path
 
 import pytest
-import yaml
 
-from opsconsole.adapters.sqlite_store import SqliteStore
-from opsconsole.app import make_app
-from opsconsole.config.loader import loads_config
 from opsconsole.demo.slack_fake import SlackFake
 from pilot_wait import until
 
-from fakes import BreakableStore, MutableClock, ScriptedRunner
-from ticket_fixtures import seed_store
+from fakes import MutableClock
+from ticket_fixtures import breakable_console, console_config
 
 KEYS_PER_RUN = int(os.environ.get("OPSCONSOLE_MONKEY_KEYS", "300"))
 SEEDS = [int(s) for s in os.environ.get("OPSCONSOLE_MONKEY_SEEDS", "1,2,3").split(",")]
@@ -37,57 +33,15 @@ BINDINGS = (  # noqa: SIM905 (every binding of every screen, and keys widgets ta
 TEXT = [*"abc xyz 0123 #%[]{}", "\x1b"]
 
 
-@pytest.fixture
-def slack():
-    fake = SlackFake().start()
-    yield fake
-    fake.stop()
-
-
-def _config(tmp_path: Path, webhook: str):
-    document = {
-        "service": "AI Governance API",
-        "timezone": "UTC",
-        "operator": {"name": "Alex Doe", "email": "alex@company.com"},
-        "team": ["Alex Doe", "Sam Lee"],
-        "probes": [
-            {"name": f"probe {n}", "url": f"http://127.0.0.1:9/{n}", "interval": "1h"}
-            for n in range(3)
-        ],
-        "email": {
-            "outbox": str(tmp_path / "outbox"),
-            "support_address": "support@company.com",
-            "escalation": {"L2": "engineering@company.com", "L3": "oncall@company.com"},
-        },
-        "incident": {"reviews_dir": str(tmp_path / "reviews"), "slack": {"webhook": webhook}},
-    }
-    return loads_config(yaml.safe_dump(document))
-
-
 @pytest.mark.parametrize("seed", SEEDS)
 async def test_random_keys_never_crash_the_app(
     tmp_path: Path, slack: SlackFake, seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    config = _config(tmp_path, slack.webhook_url)
-    store = await SqliteStore.open(tmp_path / "m.db")
-    await seed_store(store, config)
-    await store.close()
+    config = console_config(tmp_path, slack.webhook_url)
     clock = MutableClock()
-    stores: list[BreakableStore] = []
-
-    async def store_factory() -> BreakableStore:
-        stores.append(BreakableStore(await SqliteStore.open(tmp_path / "m.db", clock=clock)))
-        return stores[-1]
-
-    app = make_app(
-        config,
-        store_factory=store_factory,  # type: ignore[arg-type]
-        runner_factory=ScriptedRunner,
-        clock=clock,
-        poll=False,
-    )
+    app, stores = await breakable_console(tmp_path, config, clock=clock)
     rnd = random.Random(seed)
     breaks = seed % 3 == 0  # every third seed: the database fails and mends at random
     pressed: list[str] = []
@@ -122,15 +76,7 @@ async def test_opening_a_screen_already_in_the_stack_goes_back_to_it(
     from opsconsole.screens.tickets import TicketsScreen
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    config = _config(tmp_path, slack.webhook_url)
-    store = await SqliteStore.open(tmp_path / "m.db")
-    await seed_store(store, config)
-    await store.close()
-
-    async def store_factory() -> SqliteStore:
-        return await SqliteStore.open(tmp_path / "m.db")
-
-    app = make_app(config, store_factory=store_factory, runner_factory=ScriptedRunner, poll=False)
+    app, _ = await breakable_console(tmp_path, console_config(tmp_path, slack.webhook_url))
     async with app.run_test(size=(140, 45)) as pilot:
         await pilot.press("c")
         await until(pilot, lambda: isinstance(app.screen, ChecklistScreen))

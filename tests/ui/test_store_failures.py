@@ -18,12 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import yaml
 from textual.widgets import Input, TextArea
 
-from opsconsole.adapters.sqlite_store import SqliteStore
-from opsconsole.app import make_app
-from opsconsole.config.loader import loads_config
 from opsconsole.core.incidents import EntryKind
 from opsconsole.demo.slack_fake import SlackFake
 from opsconsole.screens.incident import IncidentScreen
@@ -33,28 +29,7 @@ from opsconsole.screens.ticket_dialogs import EditorScreen
 from opsconsole.screens.tickets import TicketsScreen
 from pilot_wait import until
 
-from fakes import BreakableStore, MutableClock, ScriptedRunner
-from ticket_fixtures import seed_store
-
-
-@pytest.fixture
-def slack():
-    fake = SlackFake().start()
-    yield fake
-    fake.stop()
-
-
-def _config(tmp_path: Path, webhook: str):
-    document = {
-        "service": "AI Governance API",
-        "timezone": "UTC",
-        "operator": {"name": "Alex Doe", "email": "alex@company.com"},
-        "team": ["Alex Doe", "Sam Lee"],
-        "probes": [{"name": "API", "url": "http://127.0.0.1:9/health", "interval": "1h"}],
-        "email": {"outbox": str(tmp_path / "outbox"), "support_address": "support@company.com"},
-        "incident": {"reviews_dir": str(tmp_path / "reviews"), "slack": {"webhook": webhook}},
-    }
-    return loads_config(yaml.safe_dump(document))
+from ticket_fixtures import breakable_console, console_config
 
 
 def _errors(app) -> list[str]:
@@ -71,24 +46,7 @@ async def test_a_failing_store_never_takes_the_console_down(
     tmp_path: Path, slack: SlackFake, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    config = _config(tmp_path, slack.webhook_url)
-    seed = await SqliteStore.open(tmp_path / "s.db")
-    await seed_store(seed, config)
-    await seed.close()
-    clock = MutableClock()
-    stores: list[BreakableStore] = []
-
-    async def store_factory() -> BreakableStore:
-        stores.append(BreakableStore(await SqliteStore.open(tmp_path / "s.db", clock=clock)))
-        return stores[-1]
-
-    app = make_app(
-        config,
-        store_factory=store_factory,  # type: ignore[arg-type]
-        runner_factory=ScriptedRunner,
-        clock=clock,
-        poll=False,
-    )
+    app, stores = await breakable_console(tmp_path, console_config(tmp_path, slack.webhook_url))
     async with app.run_test(size=(150, 45)) as pilot:
         store = stores[0]
         await pilot.press("I")  # declare while the store works
@@ -171,19 +129,8 @@ async def test_checklist_handover_and_reports_survive_a_failing_store(
     from opsconsole.screens.shift_actions import ReportsScreen
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    config = _config(tmp_path, slack.webhook_url)
-    stores: list[BreakableStore] = []
-
-    async def store_factory() -> BreakableStore:
-        stores.append(BreakableStore(await SqliteStore.open(tmp_path / "c.db")))
-        return stores[-1]
-
-    app = make_app(
-        config,
-        store_factory=store_factory,  # type: ignore[arg-type]
-        runner_factory=ScriptedRunner,
-        poll=False,
-    )
+    config = console_config(tmp_path, slack.webhook_url)
+    app, stores = await breakable_console(tmp_path, config, seeded=False)
     async with app.run_test(size=(150, 45)) as pilot:
         store = stores[0]
         await pilot.press("c")
