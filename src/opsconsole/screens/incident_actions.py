@@ -331,40 +331,31 @@ class IncidentActions(App[None]):
             if choice is None:
                 return
             if choice.snooze:
-                with noted(self, "Snooze not saved") as outcome:
-                    await service.snooze(5)
-                if not outcome.failed:
-                    self.notify("Update prompt snoozed for 5 minutes")
+                await self.action_incident_snooze()
                 return
             if choice.copy:
                 self.copy_to_clipboard(choice.text)
             from opsconsole.incidents.service import IncidentError
 
-            try:
-                entry = await service.send_update(
-                    choice.text, slack=choice.slack, copied=choice.copy
-                )
-            except IncidentError as exc:  # recorded in the timeline; delivery failed
-                reason = sanitize_terminal(str(exc), single_line=True, limit=200)
-                self.notify(
-                    f"Update recorded, but not delivered: {reason}",
-                    severity="error",
-                    timeout=15,
-                    markup=False,
-                )
-                return
-            except Exception as exc:  # not even recorded: keep the text for another try
-                log.warning("update not recorded: %s", one_line(exc))
-                self.bell()
-                self.notify(
-                    f"Update NOT recorded: {one_line(exc)} (your text is kept)",
-                    severity="error",
-                    timeout=15,
-                    markup=False,
-                )
+            undelivered: IncidentError | None = None
+            with noted(self, "Update NOT recorded (your text is kept)") as outcome:
+                try:
+                    entry = await service.send_update(
+                        choice.text, slack=choice.slack, copied=choice.copy
+                    )
+                except IncidentError as exc:  # recorded in the timeline; delivery failed
+                    undelivered = exc
+            if outcome.failed:  # not even recorded: the prompt again, with the text
                 self.push_screen(make_prompt(choice.text), chosen)
-                return
-            self.notify(f"Update recorded ({entry.delivery})", markup=False)
+            elif undelivered is not None:
+                self.notify(
+                    f"Update recorded, but not delivered: {one_line(undelivered)}",
+                    severity="error",
+                    timeout=15,
+                    markup=False,
+                )
+            else:
+                self.notify(f"Update recorded ({entry.delivery})", markup=False)
 
         self.push_screen(prompt, chosen)
 
@@ -375,11 +366,9 @@ class IncidentActions(App[None]):
         if self.incident is None:
             self.notify("No active incident", severity="warning")
             return
-
-        def make_editor(text: str) -> EditorScreen:
-            return EditorScreen(
-                "Timeline note", drafts={"note": ("", text)}, with_subject=False, submit_label="add"
-            )
+        editor = EditorScreen(
+            "Timeline note", drafts={"note": ("", "")}, with_subject=False, submit_label="add"
+        )
 
         async def done(result: ComposeResultData | None) -> None:
             if result is None:
@@ -387,9 +376,9 @@ class IncidentActions(App[None]):
             with noted(self, "Note NOT saved (your text is kept)") as outcome:
                 await self.incident_service.note(result.body)
             if outcome.failed:
-                self.push_screen(make_editor(result.body), done)
+                self.push_screen(editor.reopened(result), done)
 
-        self.push_screen(make_editor(""), done)
+        self.push_screen(editor, done)
 
     def action_incident_status(self) -> None:
         """Change the status (s on the incident screen)."""

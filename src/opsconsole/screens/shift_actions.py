@@ -157,13 +157,12 @@ class ShiftActions(App[None]):
             return
         from opsconsole.screens.ticket_dialogs import EditorScreen
 
-        def make_editor(body: str) -> EditorScreen:
-            return EditorScreen(
-                "Shift handover (Slack-ready Markdown)",
-                drafts={"handover": ("", body)},
-                with_subject=False,
-                submit_label="save and copy",
-            )
+        editor = EditorScreen(
+            "Shift handover (Slack-ready Markdown)",
+            drafts={"handover": ("", text)},
+            with_subject=False,
+            submit_label="save and copy",
+        )
 
         async def done(result: ComposeResultData | None) -> None:
             if result is None:
@@ -178,10 +177,10 @@ class ShiftActions(App[None]):
             with noted(self, "Handover NOT saved (copied; your text is kept)") as saved:
                 await asyncio.to_thread(write)
             if saved.failed:
-                self.push_screen(make_editor(result.body), done)
+                self.push_screen(editor.reopened(result), done)
                 return
             self.notify(
                 f"Handover saved to {path} and copied to the clipboard", timeout=10, markup=False
             )
 
-        self.push_screen(make_editor(text), done)
+        self.push_screen(editor, done)
