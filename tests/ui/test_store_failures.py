@@ -147,6 +147,10 @@ async def test_checklist_handover_and_reports_survive_a_failing_store(
         assert screen.results[manual[0]].status.value == "done"
         await screen.recheck()  # the 5 s re-check, while still broken
         assert "could not re-check: disk I/O error" in screen.problem
+        store.broken = False  # mended: the next re-check clears the line and saves the tick
+        await screen.recheck()
+        assert screen.problem == ""
+        store.broken = True
         await pilot.press("h")  # the handover reads the store
         await until(pilot, lambda: any("handover could not be drafted" in e for e in _errors(app)))
         await pilot.press("g")

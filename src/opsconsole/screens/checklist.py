@@ -93,7 +93,7 @@ class ChecklistScreen(Screen[None]):
             )
             sla = any(item.auto == "sla_review" for item, _ in due)
             facts = await app.gather_facts(with_sla=sla)
-        if outcome.failed:  # keep what is shown; the header says why it is not fresh
+        if outcome.failed:  # keep what is shown; the title line says why it is not fresh
             assert outcome.error is not None
             await self._save([], once=True)  # retry what is waiting to be saved
             self._show_problem(f"could not re-check: {one_line(outcome.error)}")
@@ -113,6 +113,7 @@ class ChecklistScreen(Screen[None]):
                 changed.append(result)
             results[item.key] = result
         self.results = results
+        self.problem = ""  # re-checked; _save says so if saving fails
         await self._save(changed, once=True)
         self._draw(today)
         await self._render_runs()
