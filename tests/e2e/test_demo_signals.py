@@ -3,7 +3,8 @@
 The demo starts the two binaries in their own session (so a Ctrl-C reaches only the
 console) and stops them on exit through ``atexit``, but SIGHUP (the terminal window closed)
 and SIGTERM (``kill``) end Python without ``atexit``. They used to leave both servers
-running with their temporary directory; the stack now stops them from a signal handler.
+running with their temporary directory; the stack now stops them from a signal handler and
+removes the directory.
 Real binaries, real signals: skips without them locally, fails under ``CI=true``.
 """
 
@@ -37,6 +38,13 @@ def _children(pid: int) -> list[int]:
             if line.startswith("PPid:") and int(line.split()[1]) == pid:
                 found.append(int(entry.name))
     return found
+
+
+def _stack_dir(pid: int) -> Path:
+    """The stack's temporary directory, from the server's ``--config.file=…`` argument."""
+    args = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    config = next(a for a in args if a.startswith("--config.file="))
+    return Path(config.removeprefix("--config.file=")).parent
 
 
 def _alive(pid: int) -> bool:
@@ -75,12 +83,15 @@ def test_the_demo_stops_its_servers_when_killed(signum: int, tmp_path: Path) -> 
         ]
         # One Prometheus and one Alertmanager (the services used to be started twice).
         assert len(servers) == 2, servers
+        dirs = {_stack_dir(pid) for pid in servers}
+        assert all(d.name.startswith("opsconsole-prom-") and d.exists() for d in dirs), dirs
         proc.send_signal(signum)
         assert proc.wait(timeout=15) == -signum  # it still dies of the signal
         deadline = time.monotonic() + 15
         while any(_alive(pid) for pid in servers) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not [pid for pid in servers if _alive(pid)], "servers left running"
+        assert not [d for d in dirs if d.exists()], "temporary directory left behind"
     finally:
         servers += _children(proc.pid) if proc.poll() is None else []
         if proc.poll() is None:

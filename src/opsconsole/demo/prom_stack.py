@@ -46,6 +46,7 @@ INSTALL_HINT = "sudo apt-get install --no-install-recommends prometheus promethe
 _STOP_GRACE = 5.0
 _POLL = 0.1
 _STOP_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
+_SIGNAL_GRACE = 2.0  # seconds each child gets to exit after SIGTERM from a signal handler
 
 
 class PromStackError(RuntimeError):
@@ -244,9 +245,16 @@ class PromStack:
         self._previous_handlers.clear()
 
     def _on_stop_signal(self, signum: int, frame: object) -> None:
-        for process in (self._prometheus, self._alertmanager):
-            if process is not None and process.poll() is None:
-                process.terminate()
+        running = [p for p in (self._prometheus, self._alertmanager) if p and p.poll() is None]
+        for process in running:
+            process.terminate()
+        for process in running:  # a short wait, so their temporary directory can go too
+            try:
+                process.wait(timeout=_SIGNAL_GRACE)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
         previous = self._previous_handlers.get(signum, signal.SIG_DFL)
         if callable(previous):
             previous(signum, frame)
