@@ -153,6 +153,16 @@ async def test_sources_are_built_after_the_first_frame(tmp_path: Path) -> None:
         assert all(poller.paused for poller in app.hub.pollers.values())
 
 
+async def test_no_probes_says_how_to_add_them(tmp_path: Path) -> None:
+    """An empty Health pane says why it is empty instead of showing a blank table."""
+    app = build(tmp_path, ScriptedRunner(), names=[])
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        pane = app.query_one(HealthPane)
+        assert pane.row_count == 0
+        assert pane.border_subtitle == "no probes configured · add a probes: list to checks.yaml"
+
+
 async def test_question_mark_opens_help_and_escape_closes(tmp_path: Path) -> None:
     app = build(tmp_path, ScriptedRunner())
     async with app.run_test(size=(120, 30)) as pilot:

@@ -34,6 +34,7 @@ _ORDER = {label: state for state, (label, _style) in STATE_STYLE.items()}
 Cell = tuple[str, str]  # (text, style): compared before any Text is built
 FLUSH_CHUNK = 100  # rows applied per loop turn; the rest follow CHUNK_PAUSE later
 CHUNK_PAUSE = 0.01  # seconds: room for a keypress and a frame between two chunks
+NO_PROBES = "no probes configured · add a probes: list to checks.yaml"
 
 
 class HealthPane(FastTable[Text]):
@@ -82,6 +83,9 @@ class HealthPane(FastTable[Text]):
 
     def show(self, statuses: list[ProbeStatus]) -> None:
         """Apply ``statuses`` now (used for the first frame)."""
+        if not statuses and not self._cells:
+            set_border_subtitle(self, NO_PROBES)
+            return
         for status in statuses:
             self._pending[status.name] = status
         self.flush()
