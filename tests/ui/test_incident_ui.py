@@ -233,3 +233,37 @@ async def test_two_consoles_flushing_one_outbox_post_each_update_once(
             await service.slack.aclose()
         for store in stores:
             await store.close()
+
+
+async def test_resolved_even_when_the_review_cannot_be_written(
+    tmp_path: Path, slack: SlackFake
+) -> None:
+    """reviews_dir unusable (here a file stands where the directory should be): the
+    incident is still resolved and the all-clear sent, and the console says exactly that
+    (it used to say "Not resolved" while the all-clear had gone out)."""
+    blocker = tmp_path / "reviews"
+    blocker.write_text("not a directory")
+    clock = MutableClock()
+    app = build(tmp_path, config_for(tmp_path, slack.webhook_url), clock)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await declare(app, pilot)
+        await until(pilot, lambda: isinstance(app.screen, IncidentScreen))
+        app.action_incident_resolve()
+        await until(
+            pilot, lambda: isinstance(app.screen, ResolveScreen) and app.screen.query(TextArea)
+        )
+        app.screen.query_one("#resolve-cause", Input).value = "Bad deploy"
+        app.screen.query_one("#resolve-fix", Input).value = "Rolled back"
+        app.screen.query_one("#resolve-override", Input).value = "verified by hand"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.incident is None, timeout=5)
+        await until(
+            pilot, lambda: any("resolved, but" in str(n.message) for n in app._notifications)
+        )
+        note = next(n for n in app._notifications if "resolved, but" in str(n.message))
+        assert note.severity == "warning" and "review could not be written" in str(note.message)
+        assert not any("Not resolved" in str(n.message) for n in app._notifications)
+        assert any("Bad deploy" in m["text"] for m in slack.messages)  # the all-clear went out
+        closed = (await app.store.list_incidents(limit=1))[0]
+        assert closed.resolved_at is not None
+        assert any(e.kind is EntryKind.ALL_CLEAR for e in closed.timeline)

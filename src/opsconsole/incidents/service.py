@@ -45,6 +45,19 @@ class IncidentError(Exception):
     """An operator mistake or a refused delivery, with a one-line reason."""
 
 
+class ReviewNotWritten(IncidentError):
+    """The incident *is* resolved (the all-clear is recorded and sent), but its review file
+    could not be written (``reviews_dir`` missing permissions, a full disk)."""
+
+    def __init__(self, incident: Incident, path: Path, reason: str) -> None:
+        super().__init__(
+            f"incident #{incident.id} resolved, but the review could not be written to "
+            f"{path}: {reason}"
+        )
+        self.incident = incident
+        self.path = path
+
+
 class IncidentService:
     """Declare, update, note, snooze, resolve; retry queued Slack posts."""
 
@@ -333,8 +346,11 @@ class IncidentService:
             at=now,
         )
         final = await self.store.get_incident(incident.id)
-        await asyncio.to_thread(self._write_review, final, path)  # once, the full timeline
         self._notify(None)
+        try:
+            await asyncio.to_thread(self._write_review, final, path)  # once, the full timeline
+        except OSError as exc:
+            raise ReviewNotWritten(final, path, exc.strerror or str(exc)) from exc
         return final, path
 
     async def send_update_kind(self, text: str, kind: EntryKind, *, slack: bool) -> None:

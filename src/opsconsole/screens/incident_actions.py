@@ -414,6 +414,7 @@ class IncidentActions(App[None]):
         """Resolve: the all-clear and the post-incident review (R on the incident screen)."""
         from dataclasses import replace
 
+        from opsconsole.incidents.service import ReviewNotWritten
         from opsconsole.screens.incident_dialogs import ResolveScreen
 
         incident, service = self.incident, self.incident_service
@@ -446,6 +447,9 @@ class IncidentActions(App[None]):
                     override=result.override,
                     all_clear=result.all_clear,
                 )
+            except ReviewNotWritten as exc:  # closed and announced; only the file is missing
+                self.notify(one_line(exc), severity="warning", timeout=20, markup=False)
+                return
             except Exception as exc:
                 reason = sanitize_terminal(str(exc), single_line=True, limit=200)
                 self.notify(f"Not resolved: {reason}", severity="error", timeout=15, markup=False)
