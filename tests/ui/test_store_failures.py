@@ -191,6 +191,13 @@ async def test_periodic_failures_are_told_once_and_again_when_they_recover() -> 
         for _ in range(2):
             with noted(app, "Note NOT saved"):
                 raise OSError("No space left on device")
+        # a key's failure then success clears it, so a later periodic failure is told
+        with noted(app, "Saving the checklist"):
+            raise StoreError("database is locked")
+        with noted(app, "Saving the checklist"):
+            pass
+        with noted(app, "Saving the checklist", once=True):
+            raise StoreError("database is locked")
         await pilot.pause()
         messages = [(n.severity, str(n.message)) for n in app._notifications]
     assert messages == [
@@ -198,5 +205,7 @@ async def test_periodic_failures_are_told_once_and_again_when_they_recover() -> 
         ("information", "Reading tickets: working again"),
         ("error", "Note NOT saved: No space left on device"),
         ("error", "Note NOT saved: No space left on device"),
+        ("error", "Saving the checklist: database is locked"),
+        ("error", "Saving the checklist: database is locked"),
     ]
     assert all(not n.markup for n in app._notifications)

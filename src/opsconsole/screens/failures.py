@@ -66,6 +66,7 @@ def noted(app: App[Any], what: str, *, once: bool = False) -> Iterator[Outcome]:
         app.bell()
         app.notify(f"{what}: {one_line(exc)}", severity="error", timeout=12, markup=False)
     else:
-        if once and what in failing:
+        if what in failing:  # a key's failure is cleared by its next success too
             failing.discard(what)
-            app.notify(f"{what}: working again", markup=False)
+            if once:
+                app.notify(f"{what}: working again", markup=False)
