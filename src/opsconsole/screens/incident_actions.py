@@ -451,7 +451,7 @@ class IncidentActions(App[None]):
                 self.notify(one_line(exc), severity="warning", timeout=20, markup=False)
                 return
             except Exception as exc:
-                reason = sanitize_terminal(str(exc), single_line=True, limit=200)
+                reason = one_line(exc)
                 self.notify(f"Not resolved: {reason}", severity="error", timeout=15, markup=False)
                 return
             self.notify(

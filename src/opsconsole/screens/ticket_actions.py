@@ -9,9 +9,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from opsconsole.core.templates import TEMPLATES
-from opsconsole.core.text import sanitize_terminal
 from opsconsole.core.tickets import Category, Level, Severity, Status, Ticket
-from opsconsole.screens.failures import noted
+from opsconsole.screens.failures import noted, one_line
 from opsconsole.screens.ticket_dialogs import ComposeResultData, EditorScreen, PickScreen
 
 if TYPE_CHECKING:
@@ -81,7 +80,7 @@ class TicketActions(Screen[Any]):
         try:
             await call(service, number)
         except Exception as exc:  # SMTP refused, a conflict, a store error: say so, keep going
-            reason = sanitize_terminal(str(exc), single_line=True, limit=200)
+            reason = one_line(exc)
             self.notify(
                 f"#{number}: not done: {reason}", severity="error", timeout=10, markup=False
             )
