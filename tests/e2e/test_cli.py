@@ -149,3 +149,31 @@ def test_bad_database_is_one_line_not_a_traceback(api: DemoApi, tmp_path: Path) 
     assert "Traceback" not in proc.stderr
     assert proc.stderr.startswith("opsconsole: history database: cannot open")
     assert db.read_bytes().startswith(b"this is not a database")  # nothing overwritten
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["incident", "status"],
+        ["tickets", "list"],
+        ["checklist"],
+        ["handover"],
+        ["report"],
+    ],
+    ids=" ".join,
+)
+def test_database_path_that_is_a_directory_is_one_line(command: list[str], tmp_path: Path) -> None:
+    """SQLite cannot open a directory; the error is one line, with no thread traceback after it.
+
+    aiosqlite's worker thread outlived the event loop when the open failed, and printed
+    "RuntimeError: Event loop is closed" twice after the one-line error.
+    """
+    config = tmp_path / "checks.yaml"
+    config.write_text("probes: []\n")
+    directory = tmp_path / "a-directory"
+    directory.mkdir()
+    proc = run("--config", str(config), "--db", str(directory), *command)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"opsconsole: history database: cannot open {directory}: unable to open database file"
+    ]

@@ -391,6 +391,18 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
+async def _stopped(connection: aiosqlite.Connection) -> None:
+    """Wait for the worker thread of a connection that failed to open.
+
+    aiosqlite queues its thread's stop but does not wait for it; if the event loop closes
+    first (a CLI command exiting on the error), the thread dies with "Event loop is closed"
+    and prints a traceback after the one-line error.
+    """
+    thread = getattr(connection, "_thread", None)
+    if thread is not None and thread.is_alive():
+        await asyncio.to_thread(thread.join, 5.0)
+
+
 class SqliteStore:
     """Probe history and support tickets in one SQLite file; safe for several processes.
 
@@ -419,9 +431,11 @@ class SqliteStore:
         path = Path(path)
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        connection = aiosqlite.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
         try:
-            db = await aiosqlite.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            db = await connection
         except sqlite3.Error as exc:
+            await _stopped(connection)
             raise StoreError(f"cannot open {path}: {_one_line(exc)}") from exc
         store = cls(db, path, clock)
         try:
