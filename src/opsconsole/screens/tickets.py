@@ -34,14 +34,16 @@ SortKey = Literal["due", "received", "severity", "number"]
 MIN_PAGE = 10  # rows per page when the terminal is tiny
 CHROME = 3  # rows around the table's rows before it is laid out: status, header, footer
 REPAINT_WAIT = 0.25  # seconds the count waits for the new page to be drawn
+# The SLA countdown comes third, as on the dashboard's queue pane: in an 80-column terminal
+# it is on screen, where after Subject and Requester it was scrolled off to the right.
 COLUMNS = (
     ("#", "number", 6),
     ("Sev", "severity", 4),
+    ("SLA", "sla", 28),
     ("Category", "category", 8),
     ("Subject", "subject", None),
     ("Requester", "requester", 22),
     ("Age", "age", 4),
-    ("SLA", "sla", 28),
     ("Assignee", "assignee", 12),
     ("Status", "status", 9),
 )
@@ -238,11 +240,11 @@ class TicketsScreen(TicketActions):
             table.add_row(
                 Text(f"#{ticket.number}"),
                 severity_cell(ticket.severity),
+                sla_cell(sla, ticket),
                 Text(ticket.category.value),
                 plain(ticket.subject, 120),
                 requester_cell(ticket),
                 Text(age(ticket.received_at, now)),
-                sla_cell(sla, ticket),
                 plain(ticket.assignee or "—", 14),
                 Text(STATUS_LABEL[ticket.status]),
                 key=str(ticket.number),
