@@ -426,3 +426,19 @@ async def test_a_full_collection_due_while_typing_runs_right_after_a_key(tmp_pat
             assert alive() is None and not app._full_due
         finally:
             gc.enable()
+
+
+async def test_help_scrolls_in_a_small_terminal(tmp_path: Path) -> None:
+    """At 80x24 the key list is taller than the screen: it scrolls, and End reaches its end."""
+    app = build(tmp_path, ScriptedRunner())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        box = app.screen.query_one("#help-box")
+        assert box.region.bottom <= 24 and box.max_scroll_y > 0
+        assert app.screen.focused is box
+        await pilot.press("end")
+        await pilot.pause()
+        assert box.scroll_y == box.max_scroll_y
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)

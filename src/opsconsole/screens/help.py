@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
@@ -42,7 +42,7 @@ TICKET_KEYS: tuple[tuple[str, str], ...] = (
 
 
 class HelpScreen(ModalScreen[None]):
-    """Lists the key bindings; any of escape, q or ? closes it."""
+    """Lists the key bindings; any of escape, q or ? closes it; the arrows scroll it."""
 
     BINDINGS = [
         Binding("escape", "dismiss", "Close"),
@@ -62,10 +62,11 @@ class HelpScreen(ModalScreen[None]):
         lines += [line(k, t) for k, t in (*TICKET_KEYS, *TRIAGE_HELP)]
         lines.append(Content.styled("\nOn the incident screen", "bold"))
         lines += [line(k, t) for k, t in INCIDENT_KEYS]
-        with Vertical(id="help-box"):
+        # Scrolls (↑ ↓, PgUp/PgDn, Home/End) when the terminal is shorter than the list.
+        with VerticalScroll(id="help-box"):
             yield Static(Content("Keys"), id="help-title")
+            yield Static(Content("↑ ↓ PgUp PgDn scroll · escape closes"), id="help-hint")
             yield Static(Content("\n").join(lines), id="help-keys")
-            yield Static(Content("escape closes this screen"), id="help-hint")
 
     async def action_dismiss(self, result: None = None) -> None:
         """Close the help screen."""
