@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +25,9 @@ from opsconsole.core.sources import SourceError, SourceStatus
 log = logging.getLogger(__name__)
 
 SOURCE_ORDER = ("sentry", "metrics", "alerts", "statuspage")
+
+MAX_BACKOFF = 3600.0
+"""The longest a server's Retry-After can hold a poller back, in seconds."""
 
 
 class Source(Protocol):
@@ -91,8 +95,9 @@ class SourcePoller:
             self._wake.clear()
             await self.poll_once()
             delay = self.interval.total_seconds()
-            if self._retry_after is not None:
-                delay = max(delay, self._retry_after)
+            retry_after = self._retry_after
+            if retry_after is not None and math.isfinite(retry_after):
+                delay = max(delay, min(retry_after, MAX_BACKOFF))
             await self._sleep(delay)
 
     async def _sleep(self, seconds: float) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -38,6 +39,8 @@ from opsconsole.core.durations import format_duration
 from opsconsole.core.sources import Alert, AlertsSnapshot, FiredAlert, SourceError
 
 __all__ = ["SEVERITY_ORDER", "AlertmanagerSource", "parse_alerts"]
+
+log = logging.getLogger(__name__)
 
 SEVERITY_ORDER: dict[str, int] = {
     "critical": 0,
@@ -133,6 +136,9 @@ class AlertmanagerSource:
             return await self._history.fired_since(self._shift_start()), None
         except SourceError as exc:
             return None, exc.reason
+        except Exception as exc:  # the firing list must survive any history failure
+            log.exception("reading the ALERTS history failed")
+            return None, f"could not read the ALERTS history ({type(exc).__name__})"
 
     async def _firing(self) -> tuple[Alert, ...]:
         try:

@@ -7,12 +7,17 @@ classified against ``warn``/``crit``) and as a range query over ``config.range``
 
 Decisions worth knowing:
 
-* **prometheus-api-client is synchronous** (requests). Every call runs in the default
-  thread pool, with ``timeout=`` on the request, a ``timeout`` parameter for Prometheus's own
-  query evaluation, and the library's silent triple retry replaced by ``Retry(total=0)``.
-  A poll as a whole is bounded by ``asyncio.timeout(config.timeout)``; a request abandoned by
-  that deadline finishes in its thread (bounded by its own timeout) and :meth:`aclose`
-  waits for it before closing the session.
+* **prometheus-api-client is synchronous** (requests). Every call runs in the source's own
+  thread pool (:data:`WORKERS` threads), with ``timeout=`` on the request, a ``timeout``
+  parameter for Prometheus's own query evaluation, and the library's silent triple retry
+  replaced by ``Retry(total=0)``. A poll as a whole is bounded by
+  ``asyncio.timeout(config.timeout)``; a request abandoned by that deadline finishes in its
+  thread (bounded by its own timeout) and :meth:`aclose` waits for it before closing the
+  session. The pool is not asyncio's default executor on purpose: a Prometheus that
+  accepts connections and never answers would otherwise hold every default worker for the
+  whole timeout, and everything else that needs one (the probes' DNS lookups through
+  ``loop.getaddrinfo``, mail intake, file writes) would wait behind it. Calls still
+  queued when the deadline passes are dropped, so abandoned polls never pile up.
 * **Per-query vs whole-source failures.** An error envelope from Prometheus about one query
   (``bad_data`` 400, ``execution`` 422, a query timeout) lands in that reading's ``error``.
   Anything that says the source itself is unusable — unreachable, timed out, 503 "not
@@ -41,6 +46,7 @@ import math
 import re
 import socket
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
@@ -55,6 +61,7 @@ from opsconsole.config.sources import MetricQuery, PrometheusConfig
 from opsconsole.core.clock import Clock, system_clock
 from opsconsole.core.durations import format_duration
 from opsconsole.core.sources import (
+    CHART_ERROR_PREFIX,
     FiredAlert,
     MetricReading,
     MetricsSnapshot,
@@ -62,9 +69,13 @@ from opsconsole.core.sources import (
     classify,
 )
 
-__all__ = ["PrometheusSource", "connect_failure", "one_line"]
+__all__ = ["WORKERS", "PrometheusSource", "connect_failure", "one_line"]
 
 _T = TypeVar("_T")
+
+WORKERS = 8
+"""Threads of one source's pool: how many requests run at once."""
+
 _MAX_REASON_CHARS = 200
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
 _STATUS = re.compile(r"^HTTP Status Code (\d{3}) \((.*)\)$", re.DOTALL)
@@ -125,6 +136,9 @@ class PrometheusSource:
         # Prometheus aborts evaluation itself after this (floats are accepted as seconds).
         self._params = {"timeout": f"{self._timeout:g}"}
         self._inflight: set[asyncio.Future[Any]] = set()
+        self._executor = ThreadPoolExecutor(
+            max_workers=WORKERS, thread_name_prefix="opsconsole-prometheus"
+        )
         self._closed = False
 
     # -- public API ----------------------------------------------------------------------
@@ -169,7 +183,9 @@ class PrometheusSource:
             raise SourceError(outcome.reason)
         fired: dict[tuple[str, tuple[tuple[str, str], ...]], FiredAlert] = {}
         for series in outcome if isinstance(outcome, list) else ():
-            metric = series.get("metric", {}) if isinstance(series, dict) else {}
+            metric = series.get("metric") if isinstance(series, dict) else None
+            if not isinstance(metric, dict):
+                continue  # not a series of ALERTS (a scalar, junk from a proxy)
             labels = tuple(
                 sorted(
                     (str(k), str(v))
@@ -189,6 +205,7 @@ class PrometheusSource:
         if pending:
             await asyncio.wait(pending, timeout=2 * self._timeout + 1)
         self._client.close()
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
     # -- calls ---------------------------------------------------------------------------
 
@@ -223,13 +240,18 @@ class PrometheusSource:
         return list(outcomes)
 
     async def _in_thread(self, call: Callable[[], _T]) -> _T:
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(None, call)
+        submitted = self._executor.submit(call)
+        future = asyncio.wrap_future(submitted)
         self._inflight.add(future)
         future.add_done_callback(self._settled)
         try:
             # shield: when the deadline cancels us, the thread runs on and aclose() waits.
             return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            # A call still queued is dropped (so abandoned polls never pile up in the
+            # queue); one already running finishes on its own, bounded by its timeout.
+            submitted.cancel()
+            raise
         except Exception as exc:
             raise self._failure(exc) from None
 
@@ -445,7 +467,7 @@ def _reading(query: MetricQuery, instant: Any, chart: Any) -> MetricReading:
     series: tuple[tuple[float, float], ...] = ()
     if isinstance(chart, _QueryFailed):
         if error is None:
-            error = f"chart: {chart.reason}"
+            error = f"{CHART_ERROR_PREFIX}{chart.reason}"
     else:
         series = _range_points(chart)
     return MetricReading(

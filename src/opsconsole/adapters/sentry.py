@@ -38,6 +38,10 @@ Decisions worth knowing:
   The last ``X-Sentry-Rate-Limit-Remaining`` seen lands in the snapshot.
 * **Deadline.** ``config.timeout`` bounds the whole poll (``asyncio.timeout``); httpx's own
   timeouts use the same value as a backstop.
+* **Base URL** may be written with or without the trailing ``/api/0`` (the API reference
+  writes it with); a self-hosted path prefix is kept.
+* **Permalinks** are kept only when they are http(s) URLs with a host: the detail view
+  opens them in a browser, and they come from the server.
 * **Errors** are one line, never contain the token or a URL's query string, and are raised
   ``from None`` so no chained httpx exception (which holds the request headers) travels
   with them. Only ``asyncio.CancelledError`` escapes otherwise.
@@ -48,6 +52,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import math
 import re
 import socket
 import ssl
@@ -67,7 +72,14 @@ from opsconsole.core.clock import Clock, system_clock
 from opsconsole.core.durations import format_duration
 from opsconsole.core.sources import SentryIssue, SentryProjectCounts, SentrySnapshot, SourceError
 
-__all__ = ["MAX_BODY_BYTES", "MAX_PAGES", "MAX_RETRIES", "PAGE_LIMIT", "SentrySource"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_PAGES",
+    "MAX_RETRIES",
+    "MAX_RETRY_WAIT",
+    "PAGE_LIMIT",
+    "SentrySource",
+]
 
 PAGE_LIMIT = 100
 """Rows asked for per page when walking (Sentry's maximum)."""
@@ -80,6 +92,9 @@ MAX_RETRIES = 3
 
 MAX_BODY_BYTES = 4 * MIB
 """Larger answers are refused, not read (a page of 100 issues is a few hundred KiB)."""
+
+MAX_RETRY_WAIT = 3600.0
+"""The longest wait a 429 can ask for, in seconds (longer or non-finite waits are capped)."""
 
 COUNT_WINDOW = "90d"
 TOP_SORT = "date"
@@ -127,7 +142,7 @@ class SentrySource:
         self._rate_remaining: int | None = None
         self._closed = False
         self._client = httpx.AsyncClient(
-            base_url=config.base_url,
+            base_url=_api_root(config.base_url),
             trust_env=False,
             follow_redirects=False,
             timeout=httpx.Timeout(self._timeout),
@@ -329,7 +344,8 @@ class SentrySource:
         if status != 200:
             if status == 404:  # a renamed or deleted project: resolve slugs again next time
                 self._ids = None
-            raise SourceError(self._http_reason(status, headers, content))
+            lookup = path.endswith("/projects/")
+            raise SourceError(self._http_reason(status, headers, content, lookup=lookup))
         if capped is None:
             raise SourceError(
                 f"Sentry's answer is larger than {MAX_BODY_BYTES // MIB} MiB; not read"
@@ -349,11 +365,15 @@ class SentrySource:
         return [row for row in body if isinstance(row, dict)], headers
 
     def _retry_wait(self, headers: httpx.Headers) -> float:
-        """Seconds to wait after a 429: Retry-After, else the rate-limit reset, else 1."""
+        """Seconds to wait after a 429: Retry-After, else the rate-limit reset, else 1.
+
+        The wait is finite and at most :data:`MAX_RETRY_WAIT` (``Retry-After: inf`` or a
+        reset years ahead must not stop the pane from ever polling again).
+        """
         retry_after = headers.get("Retry-After", "").strip()
         if retry_after:
             try:
-                return max(float(retry_after), 0.0)
+                return _bounded_wait(float(retry_after))
             except ValueError:
                 pass
             try:
@@ -361,18 +381,28 @@ class SentrySource:
             except (TypeError, ValueError):
                 when = None
             if when is not None and when.tzinfo is not None:
-                return max((when - self._clock()).total_seconds(), 0.0)
+                return _bounded_wait((when - self._clock()).total_seconds())
         reset = headers.get("X-Sentry-Rate-Limit-Reset", "").strip()
         try:
-            return max(float(reset) - self._clock().timestamp(), 0.0)
+            return _bounded_wait(float(reset) - self._clock().timestamp())
         except ValueError:
             return 1.0
 
-    def _http_reason(self, status: int, headers: httpx.Headers, content: bytes) -> str:
+    def _http_reason(
+        self, status: int, headers: httpx.Headers, content: bytes, *, lookup: bool = False
+    ) -> str:
+        """One line for an HTTP error; ``lookup`` when it answered the project-slug lookup."""
         detail = _detail(content)
         org = _clean(self._config.org)
         if status == 401:
             reason = "401 Unauthorized: the Sentry token is invalid or expired"
+        elif status == 403 and lookup:
+            # Listing projects needs org:read; a token with only event:read reads issues
+            # fine but cannot turn slugs into ids.
+            reason = (
+                "403 Forbidden: the token cannot list the org's projects to resolve slugs "
+                "(needs org:read as well as event:read; numeric project ids need no lookup)"
+            )
         elif status == 403:
             reason = (
                 "403 Forbidden: the token lacks event:read (org tokens sntrys_ cannot read issues)"
@@ -416,7 +446,7 @@ class SentrySource:
             users=_int(row.get("userCount")),
             first_seen=_when(row.get("firstSeen")),
             last_seen=_when(row.get("lastSeen")),
-            permalink=permalink if isinstance(permalink, str) and permalink else None,
+            permalink=_permalink(permalink),
         )
 
     # -- error text -------------------------------------------------------------------------
@@ -448,7 +478,9 @@ class SentrySource:
         if (os_error := find(OSError)) is not None and getattr(os_error, "strerror", None):
             why = str(getattr(os_error, "strerror", ""))
             return f"cannot connect to Sentry at {host}: {self._scrub(why)}"
-        return self._scrub(f"Sentry request failed: {type(exc).__name__}: {exc}")
+        # Not str(exc): httpx/h11 errors quote what they refused to send, such as the
+        # Authorization header (b'Bearer <token>\\n' does not contain the token verbatim).
+        return f"Sentry request to {host} failed ({type(exc).__name__})"
 
     def _scrub(self, text: str) -> str:
         token = self._config.token.get_secret_value()
@@ -507,6 +539,39 @@ def _next_cursor(headers: httpx.Headers) -> str | None:
                 return str(attrs["cursor"])
             return None
     return None
+
+
+def _api_root(base_url: str) -> str:
+    """The configured base URL without a trailing ``/api/0`` (the API reference writes
+    ``https://sentry.io/api/0/``); request paths start with ``/api/0/`` themselves."""
+    url = base_url.rstrip("/")
+    while url.endswith("/api/0"):
+        url = url[: -len("/api/0")].rstrip("/")
+    return url
+
+
+def _bounded_wait(seconds: float) -> float:
+    """``seconds`` clamped to ``[0, MAX_RETRY_WAIT]``; NaN becomes 1."""
+    if math.isnan(seconds):
+        return 1.0
+    return min(max(seconds, 0.0), MAX_RETRY_WAIT)
+
+
+def _permalink(value: object) -> str | None:
+    """An issue's ``permalink`` when it is an http(s) URL with a host, else None.
+
+    The link is opened in a browser and copied on request: a server must not be able to
+    hand the console a ``file:`` or ``javascript:`` URL, or one with control characters.
+    """
+    if not isinstance(value, str) or not value or len(value) > 2048:
+        return None
+    if _CONTROL.search(value) or any(ch.isspace() for ch in value):
+        return None
+    try:
+        parsed = httpx.URL(value)
+    except Exception:
+        return None
+    return value if parsed.scheme in ("http", "https") and parsed.host else None
 
 
 def _hits(headers: httpx.Headers) -> int:

@@ -8,8 +8,10 @@ What :meth:`SlackWebhook.post` does with each answer:
 
 * ``200`` + ``ok``: delivered. A 200 with any other body (a captive portal's HTML, a
   proxy's page) is an error: nothing says Slack got the message.
-* ``429``: waits ``Retry-After`` seconds (at most :data:`MAX_RETRY_AFTER`; the backoff
-  when the header is missing or unreadable), then tries again.
+* ``429``: waits ``Retry-After`` seconds (the backoff when the header is missing or
+  unreadable), then tries again. A ``Retry-After`` over :data:`MAX_RETRY_AFTER` is not
+  waited for here: :class:`SlackError` (``retryable=True``, ``retry_after`` = Slack's wait,
+  at most :data:`MAX_QUEUE_WAIT`) comes back at once, and the outbox retries then.
 * ``5xx``, timeouts, refused or lost connections: exponential backoff (``backoff``,
   ``2 × backoff``, ``4 × backoff`` … capped at :data:`MAX_BACKOFF`), then tries again.
 * After ``max_attempts`` attempts: :class:`SlackError` with ``retryable=True``; the
@@ -22,6 +24,16 @@ The payload is ``{"text": …}`` plus ``"blocks"`` when given: ``text`` is alway
 is the notification fallback, and Slack answers ``no_text`` without it), and no
 ``channel``/``username``/``icon_*`` override is ever sent (app webhooks are bound to one
 channel and answer 404 to an override).
+
+``text`` is plain text from the caller (incident updates quote Sentry titles such as
+``NameError in <module>``, alert summaries such as ``5xx > 5% & rising``). Slack parses a
+webhook's ``text`` as mrkdwn, where ``<…>`` is a link or a mention (``<!channel>`` pings
+everyone) and ``&`` starts an entity, so :func:`slack_escape` replaces ``&``, ``<`` and
+``>`` with ``&amp;``, ``&lt;`` and ``&gt;`` (Slack's "escaping text" rule) before it is
+sent, and Slack shows the text literally. The escaped text is capped at
+:data:`MAX_TEXT_CHARS` characters (Slack truncates longer messages itself, at an
+arbitrary point that can split an entity); a cut text ends with :data:`TRUNCATION_MARK`.
+Caller-provided ``blocks`` are sent as they are.
 
 Secrets: the webhook URL never appears in an exception, a repr or a log line written
 here. Error texts are built from status codes and Slack's short error bodies, then run
@@ -47,13 +59,31 @@ import httpx
 from opsconsole import __version__
 from opsconsole.core.redact import MIN_SECRET_LENGTH, REDACTED, redact_text
 
-__all__ = ["MAX_BACKOFF", "MAX_RETRY_AFTER", "SlackError", "SlackWebhook"]
+__all__ = [
+    "MAX_BACKOFF",
+    "MAX_QUEUE_WAIT",
+    "MAX_RETRY_AFTER",
+    "MAX_TEXT_CHARS",
+    "TRUNCATION_MARK",
+    "SlackError",
+    "SlackWebhook",
+    "slack_escape",
+]
 
 MAX_RETRY_AFTER = 60.0
 """The longest a 429's ``Retry-After`` is honoured for, in seconds."""
 
 MAX_BACKOFF = 60.0
 """The longest exponential backoff between two attempts, in seconds."""
+
+MAX_QUEUE_WAIT = 3600.0
+"""The longest ``Retry-After`` handed back to the caller (its outbox waits that long)."""
+
+MAX_TEXT_CHARS = 40_000
+"""The longest ``text`` sent (after escaping); Slack truncates messages past 40,000."""
+
+TRUNCATION_MARK = "… (truncated)"
+"""Ends a ``text`` cut to :data:`MAX_TEXT_CHARS`."""
 
 _USER_AGENT = f"opsconsole/{__version__} (slack)"
 _MAX_DETAIL = 80
@@ -157,8 +187,9 @@ class SlackWebhook:
     async def post(self, text: str, *, blocks: list[dict[str, Any]] | None = None) -> None:
         """Send ``text`` (and optional Block Kit ``blocks``) and return once Slack said ok.
 
-        ``text`` is always in the payload: it is what notifications and clients without
-        blocks show.
+        ``text`` is plain text: it is sent escaped (:func:`slack_escape`), so Slack shows
+        ``<``, ``>`` and ``&`` literally, and it is always in the payload: it is what
+        notifications and clients without blocks show.
 
         Raises:
             SlackError: with a one-line ``reason``. ``retryable`` is False for answers
@@ -172,7 +203,7 @@ class SlackWebhook:
             raise SlackError(
                 "refusing to post an empty message to Slack (no text)", retryable=False
             )
-        payload: dict[str, Any] = {"text": text}
+        payload: dict[str, Any] = {"text": slack_escape(text)}
         if blocks:
             payload["blocks"] = blocks
         last: _Retry | None = None
@@ -225,8 +256,16 @@ class SlackWebhook:
                 retryable=False,
             )
         if status == 429:
-            wait = _retry_after(response.headers.get("Retry-After", ""))
-            raise _Retry("Slack rate-limited the webhook (429)", wait)
+            asked = _retry_after(response.headers.get("Retry-After", ""), cap=MAX_QUEUE_WAIT)
+            if asked is not None and asked > MAX_RETRY_AFTER:
+                # Too long to wait inside one post: hand the wait to the caller's outbox,
+                # which retries then (retrying sooner only earns another 429).
+                raise SlackError(
+                    f"Slack rate-limited the webhook (429); retry after {asked:.0f} s",
+                    retryable=True,
+                    retry_after=asked,
+                )
+            raise _Retry("Slack rate-limited the webhook (429)", asked)
         if status >= 500:
             raise _Retry(self._scrub(f"Slack returned {code}"))
         raise SlackError(self._scrub(self._reason(status, body, code)), retryable=False)
@@ -237,6 +276,8 @@ class SlackWebhook:
             return f"Slack redirected the webhook request ({status}); check the webhook URL"
         if status == 400:
             return f"Slack rejected the message ({code})"
+        if status == 403 and body == "action_prohibited":
+            return f"Slack rejected the message ({code}): a workspace admin restricted the webhook"
         if status in (401, 403):
             return f"Slack rejected the message ({code}): the webhook token is invalid or revoked"
         if status == 404:
@@ -281,6 +322,22 @@ class SlackWebhook:
         return redact_text(text, self._secrets)
 
 
+def slack_escape(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """``text`` with ``&``, ``<`` and ``>`` escaped for Slack mrkdwn, at most ``limit`` chars.
+
+    A longer result is cut before an entity, never inside one, and ends with
+    :data:`TRUNCATION_MARK`.
+    """
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if len(escaped) <= limit:
+        return escaped
+    cut = max(limit - len(TRUNCATION_MARK), 0)
+    amp = escaped.rfind("&", max(cut - 4, 0), cut)  # "&amp;" is the longest entity (5)
+    if amp != -1 and ";" not in escaped[amp:cut]:
+        cut = amp
+    return escaped[:cut].rstrip() + TRUNCATION_MARK
+
+
 def _url_secrets(url: str) -> tuple[str, ...]:
     """The URL, its path and each path segment but the first (``services``)."""
     url = url.strip()
@@ -298,8 +355,8 @@ def _url_secrets(url: str) -> tuple[str, ...]:
     return tuple(s for s in found if len(s) >= MIN_SECRET_LENGTH)
 
 
-def _retry_after(value: str) -> float | None:
-    """``Retry-After`` (seconds or an HTTP date) capped at MAX_RETRY_AFTER; None if absent."""
+def _retry_after(value: str, *, cap: float = MAX_RETRY_AFTER) -> float | None:
+    """``Retry-After`` (seconds or an HTTP date) capped at ``cap``; None if absent."""
     value = value.strip()
     if not value:
         return None
@@ -315,7 +372,7 @@ def _retry_after(value: str) -> float | None:
         seconds = (when - datetime.now(UTC)).total_seconds()
     if seconds != seconds:  # NaN
         return None
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+    return min(max(seconds, 0.0), cap)
 
 
 def _chain(exc: BaseException) -> list[BaseException]:

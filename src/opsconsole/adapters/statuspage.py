@@ -41,7 +41,13 @@ from opsconsole.core.sources import (
     StatusPageSnapshot,
 )
 
-__all__ = ["MAX_BODY_BYTES", "SUMMARY_PATH", "StatuspageSource", "parse_summary"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "SUMMARY_PATH",
+    "StatuspageSource",
+    "parse_summary",
+    "summary_url",
+]
 
 SUMMARY_PATH = "/api/v2/summary.json"
 MAX_BODY_BYTES = 4 * MIB
@@ -71,7 +77,7 @@ class StatuspageSource:
     def __init__(self, config: StatuspageConfig, *, clock: Clock = system_clock) -> None:
         self._config = config
         self._clock = clock
-        self._url = config.url.rstrip("/") + SUMMARY_PATH
+        self._url = summary_url(config.url)
         self._client: httpx.AsyncClient | None = None
         self._lock = asyncio.Lock()
         self._snapshot: StatusPageSnapshot | None = None
@@ -160,6 +166,14 @@ class StatuspageSource:
             return json.loads(body)
         except (ValueError, RecursionError):
             raise SourceError("invalid JSON from summary.json") from None
+
+
+def summary_url(url: str) -> str:
+    """The ``summary.json`` URL of a page: its root, its ``/api/v2`` or the file itself."""
+    base = url.rstrip("/")
+    if base.endswith(SUMMARY_PATH):
+        return base
+    return base.removesuffix("/api/v2") + SUMMARY_PATH
 
 
 def _check_status(response: httpx.Response) -> None:

@@ -12,7 +12,15 @@ from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from opsconsole.config.types import Duration, FieldError
 from opsconsole.core.durations import format_duration
@@ -29,6 +37,23 @@ def _http_url(value: str) -> str:
 
 
 HttpUrl = Annotated[str, Field(min_length=1)]
+
+
+def _header_safe(value: SecretStr) -> SecretStr:
+    """A token as sent in ``Authorization: Bearer …``: surrounding whitespace (a newline
+    from a file, ``\r`` from a CRLF .env) is dropped; anything else that HTTP cannot carry
+    in a header is a config error. The message never contains the value."""
+    raw = value.get_secret_value().strip()
+    if any(not "\x21" <= ch <= "\x7e" for ch in raw):
+        raise ValueError(
+            "contains a space, a control character or a non-ASCII character, which "
+            "cannot be sent in an HTTP header (pasted with a stray character?)"
+        )
+    return SecretStr(raw)
+
+
+Token = Annotated[SecretStr, AfterValidator(_header_safe)]
+"""A bearer token from checks.yaml (usually ``${ENV_VAR}``)."""
 
 
 class _Source(BaseModel):
@@ -56,7 +81,7 @@ class SentryConfig(_Source):
     base_url: HttpUrl = "https://sentry.io"
     org: str = Field(min_length=1)
     projects: tuple[str, ...] = Field(min_length=1)
-    token: SecretStr
+    token: Token
     environment: str | None = None
     interval: Duration = timedelta(seconds=60)
     timeout: Duration = timedelta(seconds=15)
@@ -129,7 +154,7 @@ class GrafanaConfig(BaseModel):
 
     url: HttpUrl
     datasource_uid: str = Field(min_length=1)
-    token: SecretStr
+    token: Token
     org_id: int | None = None
 
     @field_validator("url")
@@ -143,7 +168,7 @@ class PrometheusConfig(_Source):
 
     url: str | None = None
     grafana: GrafanaConfig | None = None
-    token: SecretStr | None = None
+    token: Token | None = None
     interval: Duration = timedelta(seconds=15)
     timeout: Duration = timedelta(seconds=10)
     range: Duration = timedelta(hours=1)
@@ -162,7 +187,7 @@ class AlertmanagerConfig(_Source):
     """``alertmanager:`` — firing alerts (API v2)."""
 
     url: str
-    token: SecretStr | None = None
+    token: Token | None = None
     interval: Duration = timedelta(seconds=30)
     timeout: Duration = timedelta(seconds=10)
 

@@ -85,9 +85,17 @@ class SentrySnapshot:
 # -- Metrics ----------------------------------------------------------------------------
 
 
+CHART_ERROR_PREFIX = "chart: "
+"""Starts a reading's ``error`` when only its range query (the chart) failed."""
+
+
 @dataclass(frozen=True, slots=True)
 class MetricReading:
-    """One configured query: its instant value, level and last hour of samples."""
+    """One configured query: its instant value, level and last hour of samples.
+
+    ``error`` is set when the instant query failed (``value`` is then None), or, starting
+    with :data:`CHART_ERROR_PREFIX`, when only the chart failed (``value`` stays good).
+    """
 
     name: str
     unit: str

@@ -7,7 +7,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import DataTable
 
-from opsconsole.core.sources import MetricReading, MetricsSnapshot
+from opsconsole.core.sources import CHART_ERROR_PREFIX, MetricReading, MetricsSnapshot
 from opsconsole.core.text import sanitize_terminal
 from opsconsole.screens.link_detail import LinkDetailScreen
 from opsconsole.widgets.fast_table import FastTable
@@ -63,15 +63,23 @@ class MetricsPane(SourcePane):
         cursor = table.cursor_row
         self._readings = {}
         rows: list[tuple[Text, ...]] = []
-        for reading in data.readings:
-            self._readings[reading.name] = reading
-            style = LEVEL_STYLE[reading.level]
-            if reading.error:
+        keys: list[str | None] = []
+        for index, reading in enumerate(data.readings):
+            # Positions, not names: two configured queries may share a name.
+            self._readings[str(index)] = reading
+            keys.append(str(index))
+            style = LEVEL_STYLE.get(reading.level, "")
+            error = sanitize_terminal(reading.error or "", single_line=True, limit=60)
+            if reading.error and not _chart_only(reading):
                 value = Text("error", style="bold red")
-                chart = Text(sanitize_terminal(reading.error, single_line=True, limit=60), "red")
+                chart = Text(error, "red")
             else:
+                # A failed range query leaves the instant value good: show it.
                 value = Text(format_value(reading.value, reading.unit), style=style)
-                chart = Text(sparkline([v for _, v in reading.series], width=30), style=style)
+                if reading.error:
+                    chart = Text(error, "red")
+                else:
+                    chart = Text(sparkline([v for _, v in reading.series], width=30), style=style)
             rows.append(
                 (
                     Text(sanitize_terminal(reading.name, single_line=True, limit=40)),
@@ -80,7 +88,7 @@ class MetricsPane(SourcePane):
                     chart,
                 )
             )
-        changed = table.replace_rows(rows, [reading.name for reading in data.readings])
+        changed = table.replace_rows(rows, keys)
         if changed and data.readings:
             table.move_cursor(row=min(cursor, len(data.readings) - 1))
 
@@ -100,6 +108,11 @@ class MetricsPane(SourcePane):
         if reading.error:
             fields.append(("Error", reading.error))
         self.app.push_screen(LinkDetailScreen(reading.name, fields, reading.grafana_url))
+
+
+def _chart_only(reading: MetricReading) -> bool:
+    """True when only the chart's range query failed (the instant value is good)."""
+    return (reading.error or "").startswith(CHART_ERROR_PREFIX)
 
 
 def _limits(reading: MetricReading) -> str:

@@ -73,9 +73,11 @@ class SentryPane(SourcePane):
         self._issues = {}
         rows: list[tuple[Text, ...]] = []
         keys: list[str | None] = []
-        for issue in data.top:
-            self._issues[issue.id] = issue
-            keys.append(issue.id)
+        for index, issue in enumerate(data.top):
+            # Row keys are positions, not issue ids: ids come from the server, and a
+            # repeated or missing one must not make the table refuse the rows.
+            self._issues[str(index)] = issue
+            keys.append(str(index))
             rows.append(
                 (
                     Text(sanitize_terminal(issue.short_id, single_line=True, limit=14)),

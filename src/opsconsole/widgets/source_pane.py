@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, tzinfo
 
 from textual import on
@@ -17,6 +18,8 @@ from opsconsole.core.text import sanitize_terminal
 from opsconsole.messages import SourceUpdated
 from opsconsole.widgets.border import set_border_subtitle
 from opsconsole.widgets.static_update import update_static
+
+log = logging.getLogger(__name__)
 
 
 class SourcePane(Vertical):
@@ -36,6 +39,7 @@ class SourcePane(Vertical):
         self.timezone = timezone
         self.status: SourceStatus | None = None
         self._shown: object | None = None
+        self._show_error: str | None = None
 
     def compose(self) -> ComposeResult:
         """The error line, then the subclass's body."""
@@ -61,11 +65,18 @@ class SourcePane(Vertical):
         self.status = status
         if status.data is not None and status.data is not self._shown:
             self._shown = status.data
-            self.show(status.data)
+            try:
+                self.show(status.data)
+            except Exception as exc:  # data a pane cannot draw must not end the console
+                log.exception("the %s pane could not show its data", self.source_name)
+                self._show_error = f"could not display this data ({type(exc).__name__})"
+            else:
+                self._show_error = None
         error = self.query_one(".pane-error", Static)
-        if status.error:
+        reason = status.error or self._show_error
+        if reason:
             update_static(
-                error, Content("⚠ " + sanitize_terminal(status.error, single_line=True, limit=200))
+                error, Content("⚠ " + sanitize_terminal(reason, single_line=True, limit=200))
             )
         else:
             update_static(error, "")
