@@ -12,7 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from opsconsole.config.schema import Config
-from opsconsole.core.incidents import Impact, Incident, IncidentSeverity, incident_metrics
+from opsconsole.core.incidents import (
+    Impact,
+    Incident,
+    IncidentSeverity,
+    duration_label,
+    incident_metrics,
+    mean_time_to_resolve,
+    parse_customers,
+    parse_failing,
+)
 from opsconsole.core.text import sanitize_terminal
 
 
@@ -29,8 +38,8 @@ def add_parser(
     start.add_argument("--title", required=True)
     start.add_argument("--component", default="API")
     start.add_argument("--severity", choices=["critical", "high"], default="critical")
-    start.add_argument("--customers", type=int, help="customers affected")
-    start.add_argument("--failing", type=float, help="% of requests failing")
+    start.add_argument("--customers", type=_customers, help="customers affected")
+    start.add_argument("--failing", type=_failing, help="%% of requests failing (0-100)")
     update = actions.add_parser(
         "update",
         help="send a stakeholder update",
@@ -56,6 +65,20 @@ def add_parser(
     lst.add_argument("--json", action="store_true")
     for parser in (start, update, status, resolve, lst):
         common(parser)
+
+
+def _customers(text: str) -> int | None:
+    try:
+        return parse_customers(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _failing(text: str) -> float | None:
+    try:
+        return parse_failing(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def run(args: argparse.Namespace, config: Config, db: Path) -> int:
@@ -126,11 +149,25 @@ async def _dispatch(args: argparse.Namespace, service: Any) -> int:
     if args.json:
         print(json.dumps([incident_json(i, service) for i in incidents], indent=2))
     else:
+        now = service.clock()
         for item in incidents:
+            metrics = incident_metrics(item, service.every, now)
+            first = (
+                "—"
+                if metrics.time_to_first_update is None
+                else duration_label(metrics.time_to_first_update)
+            )
+            kept = "—" if metrics.cadence_kept is None else f"{metrics.cadence_kept:.0f}%"
             print(
-                f"#{item.id} {item.status.value:<13} {item.started_at:%Y-%m-%d %H:%M} "
+                f"#{item.id} {item.status.value:<13} {item.started_at:%Y-%m-%d %H:%M} UTC  "
+                f"duration {duration_label(metrics.duration)}  first update {first}  "
+                f"cadence kept {kept}  "
                 f"{sanitize_terminal(item.title, single_line=True, limit=80)}"
             )
+        mttr = mean_time_to_resolve(incidents)
+        if mttr is not None:
+            resolved = sum(1 for i in incidents if not i.active)
+            print(f"MTTR {duration_label(mttr)} over {resolved} resolved")
     return 0
 
 
@@ -173,6 +210,9 @@ def incident_json(incident: Incident, service: Any) -> dict[str, Any]:
             else None
         ),
         "cadence_kept_percent": metrics.cadence_kept,
+        "time_to_resolve_seconds": (
+            metrics.mttr.total_seconds() if metrics.mttr is not None else None
+        ),
         "review_path": incident.review_path,
         "review_due": incident.review_due.isoformat() if incident.review_due else None,
         "timeline": [

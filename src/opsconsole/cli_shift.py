@@ -109,12 +109,28 @@ async def _handover(args: argparse.Namespace, config: Config, store: Any) -> int
     )
     print(text)
     if args.output is not None:
-        args.output.write_text(text, encoding="utf-8")
+        try:
+            args.output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            from opsconsole.core.text import sanitize_terminal
+
+            reason = exc.strerror or str(exc)
+            line = f"opsconsole: --output: cannot write {args.output}: {reason}"
+            print(sanitize_terminal(line, single_line=True), file=sys.stderr)
+            return 1
     return 0
 
 
 async def _checklist(args: argparse.Namespace, config: Config, store: Any) -> int:
-    from opsconsole.core.checklists import checklist_exit_code, due_items, evaluate
+    from dataclasses import replace
+
+    from opsconsole.core.checklists import (
+        Cadence,
+        ItemStatus,
+        checklist_exit_code,
+        evaluate,
+        todays_items,
+    )
     from opsconsole.core.clock import system_clock
     from opsconsole.core.text import sanitize_terminal
     from opsconsole.facts import gather_facts
@@ -130,12 +146,14 @@ async def _checklist(args: argparse.Namespace, config: Config, store: Any) -> in
 
     sources = {name: (s.data, s.error) for name, s in statuses.items()}
     checklists = config.checklists
-    due = due_items(
+    today = now.astimezone(config.tz).date()
+    last_done = await store.last_done_dates(tz=config.tz)
+    due = todays_items(
         checklists.all_items(),
-        now.astimezone(config.tz).date(),
+        today,
         weekly_day=checklists.weekly_day,
         monthly_day=checklists.monthly_day,
-        last_done=await store.last_done_dates(),
+        last_done=last_done,
     )
     facts = await gather_facts(
         now=now,
@@ -149,9 +167,13 @@ async def _checklist(args: argparse.Namespace, config: Config, store: Any) -> in
     evaluated = []
     for item, overdue in due:
         result = evaluate(item, facts)
+        if (
+            result.status is ItemStatus.MANUAL
+            and item.cadence is not Cadence.DAILY
+            and last_done.get(item.key) == today
+        ):
+            result = replace(result, status=ItemStatus.DONE)  # ticked earlier today
         if overdue:
-            from dataclasses import replace
-
             result = replace(result, overdue=True)
         evaluated.append(result)
         await store.record_checklist_item(run_id, result, now)

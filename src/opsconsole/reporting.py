@@ -14,6 +14,7 @@ from opsconsole.core.checklists import ItemStatus
 from opsconsole.core.handover import HandoverFacts, render_handover
 from opsconsole.core.models import ProbeState
 from opsconsole.core.reports import Report, build_report
+from opsconsole.core.shift import shift_start
 from opsconsole.core.sla import SlaState
 from opsconsole.core.sla_view import sla_clock
 from opsconsole.core.sources import AlertsSnapshot
@@ -58,8 +59,12 @@ async def make_handover(
             label, state = sla_clock(evaluate(ticket, policy, now), ticket)
             if state in (SlaState.AT_RISK, SlaState.BREACHED):
                 at_risk.append((ticket.number, ticket.severity.value, ticket.subject, label))
+    ran = True
     if store is not None and hasattr(store, "checklist_runs"):
-        runs = await store.checklist_runs(limit=1)
+        # This shift's latest run: an older one's failures are not this shift's news.
+        start = shift_start(now, config.shift.starts, config.tz)
+        runs = [r for r in await store.checklist_runs(limit=5) if r.started_at >= start]
+        ran = bool(runs)
         if runs:
             failed = [(r.text, r.evidence) for r in runs[0].results if r.status is ItemStatus.FAIL]
     bad = tuple(
@@ -81,6 +86,7 @@ async def make_handover(
         alerts_firing=firing,
         checklist_failed=tuple(failed),
         notes=notes,
+        checklist_ran=ran,
     )
     return render_handover(facts, config.tz)
 

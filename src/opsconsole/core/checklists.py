@@ -49,6 +49,7 @@ __all__ = [
     "evaluate",
     "evaluate_due",
     "item_key",
+    "todays_items",
 ]
 
 
@@ -626,3 +627,24 @@ def due_items(
             continue
         out.append((item, today > due))
     return out
+
+
+def todays_items(
+    items: Sequence[ChecklistItem],
+    today: date,
+    *,
+    weekly_day: int,
+    monthly_day: int,
+    last_done: Mapping[str, date],
+) -> list[tuple[ChecklistItem, bool]]:
+    """Today's checklist: :func:`due_items`, plus the weekly and monthly items done today.
+
+    An item ticked (or passed) today stays on today's list, not overdue, instead of
+    vanishing the moment it is done: the operator sees it done, and can untick it. From
+    tomorrow on :func:`due_items` leaves it out until it is due again.
+    """
+    earlier = {key: done for key, done in last_done.items() if done < today}
+    shown = due_items(
+        items, today, weekly_day=weekly_day, monthly_day=monthly_day, last_done=earlier
+    )
+    return [(item, overdue and last_done.get(item.key) != today) for item, overdue in shown]

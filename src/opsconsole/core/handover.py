@@ -23,7 +23,7 @@ from typing import Final
 from opsconsole.core.incidents import Incident, duration_label
 from opsconsole.core.text import sanitize_terminal
 
-__all__ = ["NONE", "SECTIONS", "HandoverFacts", "render_handover"]
+__all__ = ["NONE", "NOT_RUN", "SECTIONS", "HandoverFacts", "render_handover"]
 
 NONE: Final = "none"
 """The line written under an empty section."""
@@ -37,6 +37,9 @@ SECTIONS: Final = (
     "Notes",
 )
 """The section titles, in order."""
+
+NOT_RUN: Final = "not run this shift"
+"""The line under "Checklist items that failed" when no checklist ran this shift."""
 
 _LIMIT: Final = 200
 """Longest untrusted text kept on one line (an ellipsis marks the cut)."""
@@ -56,6 +59,8 @@ class HandoverFacts:
         alerts_firing: ``(name, severity, summary)`` of firing alerts.
         checklist_failed: ``(item text, evidence)`` of checklist items that failed.
         notes: free text from the operator; may span lines.
+        checklist_ran: False when no checklist was run this shift: the section says so
+            instead of a reassuring ``none``.
     """
 
     now: datetime
@@ -66,6 +71,7 @@ class HandoverFacts:
     alerts_firing: tuple[tuple[str, str, str], ...]
     checklist_failed: tuple[tuple[str, str], ...]
     notes: str
+    checklist_ran: bool = True
 
 
 def render_handover(facts: HandoverFacts, tz: tzinfo) -> str:
@@ -105,11 +111,14 @@ def render_handover(facts: HandoverFacts, tz: tzinfo) -> str:
         ],
         count=len(facts.alerts_firing),
     )
-    out += _section(
-        checklist,
-        [_joined(_flat(item), evidence) for item, evidence in facts.checklist_failed],
-        count=len(facts.checklist_failed),
-    )
+    if facts.checklist_ran:
+        out += _section(
+            checklist,
+            [_joined(_flat(item), evidence) for item, evidence in facts.checklist_failed],
+            count=len(facts.checklist_failed),
+        )
+    else:
+        out += ["", f"*{checklist}*", NOT_RUN]
     lines = [_flat(line) for line in facts.notes.splitlines()]
     while lines and not lines[-1]:
         lines.pop()

@@ -9,6 +9,7 @@ Markdown heading of its own.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from opsconsole.core.incidents import (
@@ -26,6 +27,7 @@ from opsconsole.core.text import sanitize_terminal
 __all__ = [
     "MAX_UPDATE_TIMELINE",
     "SHARE_WITH",
+    "STEP_5_LINES",
     "UPDATE_KINDS",
     "compose_all_clear",
     "compose_update",
@@ -50,6 +52,13 @@ UPDATE_KINDS = frozenset(
 MAX_UPDATE_TIMELINE = 14
 """Timeline lines in an update (plus the Impact line): the first entry and the latest."""
 
+STEP_5_LINES = (
+    "Next Steps: [Next steps]",
+    "Expected Resolution: [Expected resolution time]",
+    "Customer Action: [Any customer action needed]",
+)
+"""Step 5's items besides the progress so far, in every update after the first."""
+
 SHARE_WITH = (
     "Engineering team (prevent recurrence)",
     "Product team (prioritize fixes)",
@@ -65,7 +74,9 @@ def compose_update(incident: Incident, now: datetime, next_update_at: datetime, 
 
     ``INCIDENT: [Component] down - Severity [Critical/High]``, then the timeline so far
     (entries up to ``now``, the first and the latest :data:`MAX_UPDATE_TIMELINE`), the
-    impact, the current status and the next update time.
+    impact, the current status and the next update time. Once an update has been sent,
+    the following ones also carry Step 5's next steps, expected resolution time and
+    customer action needed (:data:`STEP_5_LINES`, placeholders to fill in).
 
     Args:
         incident: the active incident.
@@ -90,6 +101,11 @@ def compose_update(incident: Incident, now: datetime, next_update_at: datetime, 
     lines.extend(_update_line(e, now_utc) for e in entries)
     lines.append(f"- Impact: {incident.impact.label()}")
     lines.append("")
+    if any(e.kind is EntryKind.UPDATE and e.at <= now for e in incident.timeline):
+        # Step 5: every later update also says what comes next (the timeline above is
+        # the "progress so far"); the operator fills these in before sending.
+        lines.extend(STEP_5_LINES)
+        lines.append("")
     lines.append(f"Current Status: {incident.status.value.title()}")
     due = _utc(next_update_at)
     notes: list[str] = []
@@ -203,8 +219,8 @@ def render_review(incident: Incident, now: datetime, every: timedelta) -> str:
     ]
     if impact.note.strip():
         out.append(f"- Note: {_flat(impact.note)}")
-    out += ["", "## Root cause analysis", "", _flat(incident.root_cause) or _TBD]
-    out += ["", "## Fix", "", _flat(incident.fix) or _TBD]
+    out += ["", "## Root cause analysis", "", _paragraph(incident.root_cause) or _TBD]
+    out += ["", "## Fix", "", _paragraph(incident.fix) or _TBD]
     if incident.monitoring_override.strip():
         out += [
             "",
@@ -266,6 +282,24 @@ def _full(moment: datetime) -> str:
 
 def _flat(text: str) -> str:
     return sanitize_terminal(text, single_line=True).strip()
+
+
+_BLOCK_START = re.compile(r"^(?:[#>\-+*=_`~|<\[]|\d{1,9}(?=[.)]))")
+
+
+def _paragraph(text: str) -> str:
+    """Untrusted text as a Markdown paragraph of its own: one line, and a leading block
+    marker (``#``, ``>``, ``-``, `` ``` ``, ``1.``, ``|``, ``<``…) escaped, so it cannot
+    become a heading, a list, a quote, a table, HTML or a code fence that swallows the
+    rest of the review. Nothing else changes."""
+    flat = _flat(text)
+    match = _BLOCK_START.match(flat)
+    if match is None:
+        return flat
+    if flat[0].isdigit():  # "1. x" / "1) x": escape the delimiter
+        end = match.end()
+        return f"{flat[:end]}\\{flat[end:]}"
+    return "\\" + flat
 
 
 def _cell(text: str) -> str:

@@ -34,6 +34,8 @@ __all__ = [
     "incident_metrics",
     "mean_time_to_resolve",
     "next_update_due",
+    "parse_customers",
+    "parse_failing",
     "playbook_step",
     "suggest_declaring",
     "update_state",
@@ -424,6 +426,45 @@ def duration_label(delta: timedelta) -> str:
     if hours:
         return f"{sign}{hours} h {minutes:02d} min"
     return f"{sign}{minutes} min"
+
+
+# -- impact from operator input ---------------------------------------------------------------
+
+
+def parse_customers(text: str) -> int | None:
+    """Customers affected from a form field: a whole number >= 0, or None when blank.
+
+    Raises:
+        ValueError: with a one-line message for anything else.
+    """
+    value = text.strip()
+    if not value:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"Customers must be a whole number, got {value[:20]!r}") from None
+    if number < 0:
+        raise ValueError(f"Customers cannot be negative, got {number}")
+    return number
+
+
+def parse_failing(text: str) -> float | None:
+    """% of requests failing from a form field: 0 to 100, or None when blank.
+
+    Raises:
+        ValueError: with a one-line message for anything else (also NaN and infinity).
+    """
+    value = text.strip().removesuffix("%").strip()
+    if not value:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"% failing must be a number from 0 to 100, got {value[:20]!r}") from None
+    if not 0.0 <= number <= 100.0:  # also refuses NaN
+        raise ValueError(f"% failing must be from 0 to 100, got {value[:20]}")
+    return number
 
 
 # -- suggesting a declaration (§1.4) -------------------------------------------------------------

@@ -58,6 +58,20 @@ class ReviewNotWritten(IncidentError):
         self.path = path
 
 
+class AllClearNotDelivered(IncidentError):
+    """The incident *is* resolved and its review written, but Slack refused the all-clear
+    (a 4xx, a 200 without ``ok``): it stays recorded on the timeline, undelivered."""
+
+    def __init__(self, incident: Incident, path: Path, reason: str) -> None:
+        super().__init__(
+            f"incident #{incident.id} resolved and review written to {path}, but the "
+            f"all-clear was not delivered to Slack: {reason} (it stays recorded)"
+        )
+        self.incident = incident
+        self.path = path
+        self.reason = reason
+
+
 class IncidentService:
     """Declare, update, note, snooze, resolve; retry queued Slack posts."""
 
@@ -104,8 +118,20 @@ class IncidentService:
         return compose_update(incident, now, now + self.every, self.config.tz)
 
     def draft_all_clear(self, incident: Incident) -> str:
-        """The guide's Step 6 all-clear message."""
-        return compose_all_clear(incident, self.clock())
+        """The guide's Step 6 all-clear message.
+
+        Its "Post-mortem" line links the incident review: the ``postmortem_url_template``
+        link when configured, else the path the review file is written to.
+        """
+        return compose_all_clear(self._with_review_link(incident), self.clock())
+
+    def _with_review_link(self, incident: Incident) -> Incident:
+        if incident.postmortem_url or incident.review_path:
+            return incident
+        template = self.config.incident.postmortem_url_template
+        if template:
+            return replace(incident, postmortem_url=template.format(id=incident.id))
+        return replace(incident, review_path=str(self._review_path(incident)))
 
     # -- writing ----------------------------------------------------------------------
 
@@ -161,12 +187,21 @@ class IncidentService:
         )
 
     async def set_status(self, status: IncidentStatus) -> Incident:
-        """investigating → identified → monitoring (starts the 30-minute window)."""
+        """investigating → identified → monitoring (starts the 30-minute window).
+
+        Choosing monitoring again while monitoring keeps the window running; going back
+        to investigating or identified (the fix did not hold) ends it, so the all-clear
+        waits for a new full window and the downtime runs on.
+        """
         if status is IncidentStatus.RESOLVED:
             raise IncidentError("use resolve to close an incident (it sends the all-clear)")
+        current = await self._require()
         changes: dict[str, object] = {"status": status}
         if status is IncidentStatus.MONITORING:
-            changes["monitoring_since"] = self.clock()
+            if current.status is not IncidentStatus.MONITORING or current.monitoring_since is None:
+                changes["monitoring_since"] = self.clock()
+        elif current.monitoring_since is not None:
+            changes["monitoring_since"] = None
         return await self._change(changes, self._entry(EntryKind.STATUS, f"Status: {status.value}"))
 
     async def note(self, text: str) -> Incident:
@@ -218,7 +253,14 @@ class IncidentService:
     async def send_update(
         self, text: str, *, slack: bool = True, copied: bool = False
     ) -> TimelineEntry:
-        """Record a stakeholder update, then deliver it (or queue it). Never loses it."""
+        """Record a stakeholder update, then deliver it (or queue it). Never loses it.
+
+        Raises:
+            IncidentError: no active incident, an empty text (nothing is recorded), or
+                Slack refused it (it stays recorded, with the failure).
+        """
+        if not text.strip():
+            raise IncidentError("the update is empty: nothing recorded or sent")
         incident = await self._require()
         deliveries = ["clipboard"] if copied else []
         send = slack and self.slack is not None
@@ -315,6 +357,11 @@ class IncidentService:
         )
         if not allowed and not override.strip():
             minutes = max(int(remaining.total_seconds() // 60), 0)
+            if incident.monitoring_since is None:
+                raise IncidentError(
+                    f"not monitoring yet: set the status to monitoring, then wait the "
+                    f"{minutes}-minute monitoring window (or give an override reason)"
+                )
             raise IncidentError(
                 f"still monitoring: {minutes} min left of the monitoring window "
                 "(give an override reason to resolve now)"
@@ -328,7 +375,7 @@ class IncidentService:
         await self.store.update_incident(incident.id, changes, actor=self.actor, at=now)
         incident = await self._require()
         text = all_clear or self.draft_all_clear(incident)
-        await self.send_update_kind(text, EntryKind.ALL_CLEAR, slack=slack)
+        delivery = await self.send_update_kind(text, EntryKind.ALL_CLEAR, slack=slack)
         due = now + self.config.incident.review_due
         path = self._review_path(incident)
         await self.store.append_timeline(
@@ -351,18 +398,23 @@ class IncidentService:
             await asyncio.to_thread(self._write_review, final, path)  # once, the full timeline
         except OSError as exc:
             raise ReviewNotWritten(final, path, exc.strerror or str(exc)) from exc
+        if delivery.startswith("slack: failed"):
+            raise AllClearNotDelivered(final, path, delivery.removeprefix("slack: failed: "))
         return final, path
 
-    async def send_update_kind(self, text: str, kind: EntryKind, *, slack: bool) -> None:
-        """Record and deliver a message of ``kind`` (the all-clear)."""
+    async def send_update_kind(self, text: str, kind: EntryKind, *, slack: bool) -> str:
+        """Record and deliver a message of ``kind`` (the all-clear); returns its delivery
+        result (``recorded``, ``slack: ok``, ``slack: queued (…)``, ``slack: failed: …``)."""
         incident = await self._require()
         send = slack and self.slack is not None
+        delivery = "slack: sending" if send else "recorded"
         entry = await self.store.append_timeline(
-            incident.id, self._entry(kind, text, delivery="slack: sending" if send else "recorded")
+            incident.id, self._entry(kind, text, delivery=delivery)
         )
         if send:
-            result = await self._deliver(text, entry)
-            await self.store.set_entry_delivery(entry.id, result)
+            delivery = await self._deliver(text, entry)
+            await self.store.set_entry_delivery(entry.id, delivery)
+        return delivery
 
     def _review_path(self, incident: Incident) -> Path:
         day = incident.started_at.strftime("%Y-%m-%d")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from textual import on
@@ -14,7 +15,8 @@ from textual.screen import Screen
 from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from opsconsole.core.checklists import Cadence, ItemResult, ItemStatus, due_items, evaluate
+from opsconsole.core.checklists import Cadence, ItemResult, ItemStatus, evaluate, todays_items
+from opsconsole.core.shift import shift_start
 from opsconsole.core.text import sanitize_terminal
 from opsconsole.screens.failures import noted, one_line
 from opsconsole.screens.ticket_dialogs import ComposeResultData, EditorScreen
@@ -35,7 +37,7 @@ class ChecklistScreen(Screen[None]):
     """space ticks a manual item, n adds a note, r re-checks, escape closes."""
 
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Close"),
+        Binding("escape", "close", "Close"),
         Binding("n", "note", "Note"),
         Binding("r", "recheck", "Re-check"),
         Binding("j", "move(1)", "Down", show=False),
@@ -47,6 +49,8 @@ class ChecklistScreen(Screen[None]):
         self.results: dict[str, ItemResult] = {}
         self.run_id: int | None = None
         self._unsaved: dict[str, ItemResult] = {}
+        self._resumed = False
+        self._shift: datetime | None = None
         self.problem = ""
         """Why the list is not fresh or not saved (shown in the title line), or ''."""
 
@@ -78,13 +82,23 @@ class ChecklistScreen(Screen[None]):
         today = now.astimezone(config.tz).date()
         store = self.store
         checklists = config.checklists
+        shift = shift_start(now, config.shift.starts, config.tz)
+        if self._shift is not None and shift != self._shift:
+            # Left open into the next shift: that shift gets its own run and fresh ticks
+            # (what the last one still had waiting goes into its own run first).
+            await self._save([], once=True)
+            self.results, self.run_id, self._resumed = {}, None, False
+            self._unsaved.clear()
+        self._shift = shift
         with noted(self.app, "Re-checking the checklist", once=True) as outcome:
+            if not self._resumed:
+                await self._resume(now)
             last_done = (
-                await store.last_done_dates()
+                await store.last_done_dates(tz=config.tz)
                 if store is not None and hasattr(store, "last_done_dates")
                 else {}
             )
-            due = due_items(
+            due = todays_items(
                 checklists.all_items(),
                 today,
                 weekly_day=checklists.weekly_day,
@@ -104,8 +118,16 @@ class ChecklistScreen(Screen[None]):
             result = evaluate(item, facts)
             result = replace(result, overdue=overdue)
             previous = self.results.get(item.key)
-            if previous is not None and result.status is ItemStatus.MANUAL:
-                result = replace(result, status=previous.status, note=previous.note)
+            if previous is not None:
+                result = replace(result, note=previous.note)  # notes stay, automatic or not
+                if result.status is ItemStatus.MANUAL:
+                    result = replace(result, status=previous.status)
+            elif (
+                result.status is ItemStatus.MANUAL
+                and item.cadence is not Cadence.DAILY
+                and last_done.get(item.key) == today
+            ):
+                result = replace(result, status=ItemStatus.DONE)  # ticked earlier today
             if previous is None or (previous.status, previous.evidence) != (
                 result.status,
                 result.evidence,
@@ -117,6 +139,23 @@ class ChecklistScreen(Screen[None]):
         await self._save(changed, once=True)
         self._draw(today)
         await self._render_runs()
+
+    async def _resume(self, now: Any) -> None:
+        """Continue this operator's run of the current shift, if there is one: its manual
+        ticks and notes come back, and no second run is started for the same shift."""
+        store, app = self.store, self.app
+        if store is None or not hasattr(store, "checklist_runs"):
+            self._resumed = True
+            return
+        config = app.config  # type: ignore[attr-defined]
+        start = shift_start(now, config.shift.starts, config.tz)
+        runs = await store.checklist_runs(limit=5)
+        self._resumed = True
+        for run in runs:
+            if run.started_at >= start and run.operator == config.operator.name:
+                self.run_id = run.id
+                self.results = {r.key: r for r in run.results}
+                return
 
     async def _save(self, results: list[ItemResult], *, once: bool = False) -> None:
         """Record ``results`` in today's run (started on first use). What cannot be saved
@@ -144,6 +183,16 @@ class ChecklistScreen(Screen[None]):
         if problem != self.problem:
             self.problem = problem
             self._draw(self.app.clock().astimezone(self.app.config.tz).date())  # type: ignore[attr-defined]
+
+    async def action_close(self) -> None:
+        """Close (escape): the run is marked finished now (reopening continues it)."""
+        store, app = self.store, self.app
+        if self.run_id is not None and store is not None and hasattr(store, "finish_checklist_run"):
+            await self._save([], once=True)  # what is waiting to be saved, first
+            with noted(app, "Saving the checklist", once=True):
+                await store.finish_checklist_run(self.run_id, app.clock())  # type: ignore[attr-defined]
+        if app.screen is self:
+            app.pop_screen()
 
     async def action_recheck(self) -> None:
         """Verify again now."""

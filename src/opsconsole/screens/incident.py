@@ -24,6 +24,7 @@ from opsconsole.core.incidents import (
     all_clear_allowed,
     duration_label,
     incident_metrics,
+    mean_time_to_resolve,
 )
 from opsconsole.core.text import sanitize_terminal
 from opsconsole.screens.failures import noted
@@ -239,4 +240,14 @@ class IncidentScreen(Screen[None]):
             )
         if not history:
             lines.append(Content.styled("no incidents yet", "dim"))
+        mttr = mean_time_to_resolve(history)
+        if mttr is not None:
+            resolved = sum(1 for i in history if not i.active)
+            lines.append(
+                Content.assemble(
+                    ("MTTR ", "dim"),
+                    f"{duration_label(mttr)}",
+                    (f" over {resolved} resolved", "dim"),
+                )
+            )
         box.update(Content("\n").join(lines))

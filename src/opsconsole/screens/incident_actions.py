@@ -15,6 +15,7 @@ from opsconsole.core.incidents import (
     IncidentStatus,
     UpdateState,
     all_clear_allowed,
+    duration_label,
     suggest_declaring,
 )
 from opsconsole.core.models import ProbeState
@@ -108,9 +109,12 @@ class IncidentActions(App[None]):
         elif (
             current is not None
             and before is not None
-            and len(current.timeline) != len(before.timeline)
+            and (current != before or current.timeline != before.timeline)
         ):
-            self.incident = current
+            # Changed elsewhere (the CLI sent an update, another console snoozed, a
+            # queued post got through): the banner, the prompt's clock and the incident
+            # screen must all follow, not only the next local change.
+            self._incident_changed(current)
 
     def refresh_banners(self) -> None:
         """Redraw every incident banner now (they also tick every second)."""
@@ -136,6 +140,12 @@ class IncidentActions(App[None]):
                 await screen.reload()
 
     async def _flush_outbox(self) -> None:
+        before = self.incident
+        queued = {
+            e.id
+            for e in (before.timeline if before is not None else ())
+            if (e.delivery or "").startswith("slack: queued")
+        }
         try:
             sent = await self.incident_service.flush_outbox()
         except Exception:
@@ -143,6 +153,28 @@ class IncidentActions(App[None]):
             return
         if sent:
             self.notify(f"{sent} queued update(s) delivered to Slack", markup=False)
+        if not queued:
+            return
+        try:
+            current = await self.incident_service.active()
+        except Exception:
+            log.exception("incident read after the outbox flush failed")
+            return
+        refused = [
+            e
+            for e in (current.timeline if current is not None else ())
+            if e.id in queued and (e.delivery or "").startswith("slack: failed")
+        ]
+        for entry in refused:  # queued earlier, now refused for good (a 4xx): say so
+            reason = sanitize_terminal(entry.delivery or "", single_line=True, limit=160)
+            self.notify(
+                f"A queued update was NOT delivered ({reason}); it stays on the timeline",
+                severity="error",
+                timeout=20,
+                markup=False,
+            )
+        if refused and current is not None:
+            self._incident_changed(current)
 
     # -- the tick: prompt, overdue bell, suggestions -----------------------------------
 
@@ -160,10 +192,12 @@ class IncidentActions(App[None]):
             self._overdue_rung = due
             self.bell()
             self.notify(
-                "Stakeholder update is OVERDUE (guide §8 Step 5: every 15 minutes)",
+                "Stakeholder update is OVERDUE (guide §8 Step 5: every "
+                f"{duration_label(service.every)})",
                 title=f"Incident #{incident.id}",
                 severity="error",
                 timeout=20,
+                markup=False,
             )
 
     def observe_probe(self, name: str, state: ProbeState, reason: str) -> None:
@@ -289,8 +323,9 @@ class IncidentActions(App[None]):
             except Exception as exc:
                 self.notify(f"Could not declare: {exc}", severity="error", markup=False)
                 return
+            every = duration_label(self.incident_service.every)
             self.notify(
-                f"Incident #{incident.id} declared: first update due in 15 min", markup=False
+                f"Incident #{incident.id} declared: first update due in {every}", markup=False
             )
             self.action_incident()
 
@@ -396,8 +431,10 @@ class IncidentActions(App[None]):
                 if outcome.failed:
                     return
                 if value == IncidentStatus.MONITORING.value:
+                    window = duration_label(self.config.incident.monitoring_window)
                     self.notify(
-                        "Monitoring: the all-clear unlocks after 30 minutes (guide §8 Step 6)"
+                        f"Monitoring: the all-clear unlocks after {window} (guide §8 Step 6)",
+                        markup=False,
                     )
 
         self.push_screen(PickScreen("Incident status", options), chosen)
@@ -414,7 +451,7 @@ class IncidentActions(App[None]):
         """Resolve: the all-clear and the post-incident review (R on the incident screen)."""
         from dataclasses import replace
 
-        from opsconsole.incidents.service import ReviewNotWritten
+        from opsconsole.incidents.service import AllClearNotDelivered, ReviewNotWritten
         from opsconsole.screens.incident_dialogs import ResolveScreen
 
         incident, service = self.incident, self.incident_service
@@ -449,6 +486,9 @@ class IncidentActions(App[None]):
                 )
             except ReviewNotWritten as exc:  # closed and announced; only the file is missing
                 self.notify(one_line(exc), severity="warning", timeout=20, markup=False)
+                return
+            except AllClearNotDelivered as exc:  # closed and written; Slack refused it
+                self.notify(one_line(exc), severity="error", timeout=20, markup=False)
                 return
             except Exception as exc:
                 reason = one_line(exc)

@@ -13,7 +13,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Input, Select, Static, TextArea
 
-from opsconsole.core.incidents import Impact, IncidentSeverity
+from opsconsole.core.incidents import Impact, IncidentSeverity, parse_customers, parse_failing
 
 
 @dataclass(frozen=True)
@@ -83,13 +83,13 @@ class DeclareScreen(ModalScreen[Declaration | None]):
         if not title:
             self.notify("A title is needed", severity="warning")
             return
-        customers = self.query_one("#declare-customers", Input).value.strip()
-        failing = self.query_one("#declare-failing", Input).value.strip()
-        impact = Impact(
-            customers=int(customers) if customers else None,
-            failing_percent=float(failing) if failing else None,
-            note=self.impact.note,
-        )
+        try:
+            customers = parse_customers(self.query_one("#declare-customers", Input).value)
+            failing = parse_failing(self.query_one("#declare-failing", Input).value)
+        except ValueError as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
+        impact = Impact(customers=customers, failing_percent=failing, note=self.impact.note)
         self.dismiss(
             Declaration(
                 title=title,
@@ -149,15 +149,25 @@ class UpdatePromptScreen(ModalScreen[UpdateChoice | None]):
     def _text(self) -> str:
         return self.query_one("#update-text", TextArea).text
 
+    def _empty(self) -> bool:
+        if self._text().strip():
+            return False
+        self.notify("The update is empty: write it first (escape: later)", severity="warning")
+        return True
+
     def action_send(self) -> None:
         """Send to Slack (and record)."""
         if not self.slack_label:
             self.notify("No Slack webhook configured: ctrl+o copies instead", severity="warning")
             return
+        if self._empty():
+            return
         self.dismiss(UpdateChoice(self._text(), slack=True, copy=False))
 
     def action_copy(self) -> None:
         """Copy to the clipboard (and record)."""
+        if self._empty():
+            return
         self.dismiss(UpdateChoice(self._text(), slack=False, copy=True))
 
     def action_snooze(self) -> None:

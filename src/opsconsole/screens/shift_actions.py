@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +17,8 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from opsconsole.core.checklists import Facts
-from opsconsole.core.sources import AlertsSnapshot
+from opsconsole.core.durations import format_duration
+from opsconsole.core.sources import AlertsSnapshot, Freshness, SourceStatus
 from opsconsole.screens.failures import noted, one_line
 from opsconsole.screens.navigation import open_screen
 from opsconsole.widgets.key_footer import KeyFooter
@@ -32,6 +33,26 @@ def data_dir() -> Path:
     """``$XDG_DATA_HOME/opsconsole``."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "opsconsole"
+
+
+def live_source(status: SourceStatus, now: datetime) -> tuple[object | None, str | None]:
+    """``(data, error)`` of a source for the checklist: only live data verifies an item.
+
+    The panes keep showing a source's last good data when a poll fails or the source
+    goes quiet; the checklist must not tick (or fail) an item on it. A failed last poll,
+    data older than 3 intervals, or no poll yet make the source's items UNKNOWN, with
+    the reason, instead of "not configured" or a verdict on old data.
+    """
+    freshness = status.freshness(now)
+    if freshness is Freshness.ERROR:
+        return None, status.error or "the last poll failed"
+    if freshness is Freshness.WAITING:
+        return None, "waiting for the first poll"
+    if freshness is Freshness.STALE:
+        assert status.updated_at is not None
+        age = format_duration(now - status.updated_at)
+        return None, f"no fresh data (last good poll {age} ago)"
+    return status.data, None
 
 
 class ReportsScreen(Screen[None]):
@@ -100,9 +121,10 @@ class ShiftActions(App[None]):
         from opsconsole.facts import gather_facts
 
         sources: dict[str, tuple[object | None, str | None]] = {}
+        now = self.clock()
         if self.hub is not None:
             for name, poller in self.hub.pollers.items():
-                sources[name] = (poller.status.data, poller.status.error)
+                sources[name] = live_source(poller.status, now)
         return await gather_facts(
             now=self.clock(),
             config=self.config,
