@@ -198,6 +198,7 @@ async def _checklist(args: argparse.Namespace, config: Config, store: Any) -> in
     else:
         for r in evaluated:
             late = " OVERDUE" if r.overdue else ""
-            line = f"{r.status.value.upper():<8} {r.text}{late} — {r.evidence}"
+            evidence = f" — {r.evidence}" if r.evidence.strip() else ""
+            line = f"{r.status.value.upper():<8} {r.text}{late}{evidence}"
             print(sanitize_terminal(line, single_line=True, limit=240))
     return checklist_exit_code(evaluated)

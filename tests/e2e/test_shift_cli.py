@@ -91,3 +91,15 @@ def test_handover_markdown(api: DemoApi, tmp_path: Path) -> None:
     assert proc.stdout.startswith("*Shift handover*")
     assert "Dashboard" in proc.stdout and "Watch the dashboard" in proc.stdout
     assert out.read_text().strip() == proc.stdout.strip()
+
+
+def test_checklist_text_lines_without_evidence_end_cleanly(api: DemoApi, tmp_path: Path) -> None:
+    """A manual item has no evidence: its line ends with the item (or OVERDUE), not " — "."""
+    config = write_config(tmp_path, api.base_url)
+    proc = run("checklist", "--config", str(config), "--db", str(tmp_path / "c.db"), cwd=tmp_path)
+    lines = proc.stdout.splitlines()
+    manual = [line for line in lines if line.startswith("MANUAL")]
+    assert manual, proc.stdout
+    assert not [line for line in lines if line.rstrip().endswith("—")], proc.stdout
+    health = next(line for line in lines if "Verify API health" in line)
+    assert " — API health: up" in health
