@@ -2,12 +2,15 @@
 
 The JSON document has the keys ``probes``, ``sentry``, ``metrics``, ``alerts`` and
 ``statuspage``; a source that is not configured is ``null``, one that failed is
-``{"error": "<reason>"}``.
+``{"error": "<reason>"}``. Non-finite numbers (a metric at ``+Inf``, a ``NaN`` quantile) are
+written as Prometheus writes them, the strings ``"+Inf"``, ``"-Inf"`` and ``"NaN"``: JSON has
+no such numbers, and ``json.dumps`` would otherwise emit ``Infinity``, which parsers refuse.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +20,7 @@ from opsconsole.config.schema import Config
 from opsconsole.core.clock import Clock, system_clock
 from opsconsole.core.models import Outcome, ProbeResult
 from opsconsole.core.sources import (
+    CHART_ERROR_PREFIX,
     AlertsSnapshot,
     MetricsSnapshot,
     SentrySnapshot,
@@ -46,6 +50,8 @@ def _plain(value: Any) -> Any:
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else "+Inf" if value > 0 else "-Inf"
     return value
 
 
@@ -181,8 +187,15 @@ def render_table(document: dict[str, Any]) -> str:
         else:
             add("METRICS")
             for r in metrics["readings"]:
-                value = "—" if r["value"] is None else f"{r['value']:.4g} {r['unit']}".strip()
-                add(f"  {r['level'].upper():<7} {r['name']}: {r['error'] or value}")
+                number = r["value"]
+                shown = f"{number:.4g}" if isinstance(number, int | float) else str(number)
+                value = "—" if number is None else f"{shown} {r['unit']}".strip()
+                error = r["error"]
+                if error and error.startswith(CHART_ERROR_PREFIX) and number is not None:
+                    value = f"{value} ({error})"  # only the chart failed: the value is good
+                elif error:
+                    value = error
+                add(f"  {r['level'].upper():<7} {r['name']}: {value}")
     alerts = document["alerts"]
     if alerts is not None:
         if "error" in alerts:
