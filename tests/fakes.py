@@ -290,6 +290,7 @@ class BreakableStore:
     def __init__(self, inner: Any) -> None:
         self._inner = inner
         self.broken = False
+        self.only: frozenset[str] | None = None  # while broken, fail only these methods
         self.refused: list[str] = []
 
     def __getattr__(self, name: str) -> Any:
@@ -298,7 +299,7 @@ class BreakableStore:
             return value
 
         async def call(*args: Any, **kwargs: Any) -> Any:
-            if self.broken and name != "close":
+            if self.broken and name != "close" and (self.only is None or name in self.only):
                 self.refused.append(name)
                 raise StoreError("disk I/O error")
             return await value(*args, **kwargs)

@@ -31,6 +31,7 @@ from opsconsole.core.incidents import (
     update_state,
 )
 from opsconsole.core.redact import redact_text
+from opsconsole.core.store import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,17 @@ class AllClearNotDelivered(IncidentError):
         self.incident = incident
         self.path = path
         self.reason = reason
+
+
+class UpdateRecordedWithProblem(IncidentError):
+    """The update *is* on the timeline (and delivered as ``delivery`` says), but a later
+    database write failed: the incident's ``last_update_at``, or the entry's delivery state.
+    Sending it again would post it twice, so the caller must not offer that."""
+
+    def __init__(self, entry: TimelineEntry, delivery: str, reason: str) -> None:
+        super().__init__(f"update recorded ({delivery}), but {reason}")
+        self.entry = entry
+        self.delivery = delivery
 
 
 class IncidentService:
@@ -143,8 +155,6 @@ class IncidentService:
         impact: Impact | None = None,
     ) -> Incident:
         """Open an incident (only one can be active)."""
-        from opsconsole.core.store import StoreError
-
         if await self.active() is not None:
             raise IncidentError("an incident is already active")
         incident = Incident(
@@ -270,20 +280,38 @@ class IncidentService:
             incident.id,
             self._entry(EntryKind.UPDATE, text, delivery=", ".join(deliveries) or "recorded"),
         )
-        await self.store.update_incident(
-            incident.id,
-            {"last_update_at": self.clock(), "snoozed_until": None},
-            actor=self.actor,
-            at=self.clock(),
-        )
+        # From here the update is recorded: a failing database must not stop its delivery,
+        # nor make it look unsent (sending it again would post it twice).
+        problems: list[str] = []
+        try:
+            await self.store.update_incident(
+                incident.id,
+                {"last_update_at": self.clock(), "snoozed_until": None},
+                actor=self.actor,
+                at=self.clock(),
+            )
+        except StoreError as exc:
+            problems.append(f"the update time was not saved: {exc}")
         if send:
-            result = await self._deliver(text, entry)
+            try:
+                result = await self._deliver(text, entry)
+            except StoreError as exc:  # a retryable failure that could not be queued
+                result = f"slack: failed: not queued: {exc}"
             deliveries[-1] = result
-            await self.store.set_entry_delivery(entry.id, ", ".join(deliveries))
-        self._notify(await self.active())
-        final: TimelineEntry = replace(entry, delivery=", ".join(deliveries) or "recorded")
+            try:
+                await self.store.set_entry_delivery(entry.id, ", ".join(deliveries))
+            except StoreError as exc:
+                problems.append(f"its delivery state was not saved: {exc}")
+        delivery = ", ".join(deliveries) or "recorded"
+        try:
+            self._notify(await self.active())
+        except StoreError as exc:
+            problems.append(f"the incident could not be re-read: {exc}")
+        final: TimelineEntry = replace(entry, delivery=delivery)
         if send and deliveries[-1].startswith("slack: failed"):
             raise IncidentError(deliveries[-1].removeprefix("slack: failed: "))
+        if problems:
+            raise UpdateRecordedWithProblem(final, delivery, "; ".join(problems))
         return final
 
     async def _deliver(self, text: str, entry: TimelineEntry) -> str:

@@ -370,7 +370,7 @@ class IncidentActions(App[None]):
                 return
             if choice.copy:
                 self.copy_to_clipboard(choice.text)
-            from opsconsole.incidents.service import IncidentError
+            from opsconsole.incidents.service import IncidentError, UpdateRecordedWithProblem
 
             undelivered: IncidentError | None = None
             with noted(self, "Update NOT recorded (your text is kept)") as outcome:
@@ -382,6 +382,15 @@ class IncidentActions(App[None]):
                     undelivered = exc
             if outcome.failed:  # not even recorded: the prompt again, with the text
                 self.push_screen(make_prompt(choice.text), chosen)
+            elif isinstance(undelivered, UpdateRecordedWithProblem):
+                # On the timeline and delivered as it says: never offered again (a second
+                # send would post it twice); the database problem is told.
+                self.notify(
+                    f"Update {one_line(undelivered)}",
+                    severity="warning",
+                    timeout=15,
+                    markup=False,
+                )
             elif undelivered is not None:
                 self.notify(
                     f"Update recorded, but not delivered: {one_line(undelivered)}",
