@@ -4,7 +4,8 @@ probes, incident mode with a Slack fake, and checklists. After every key the app
 be running; at the end no exception may have been raised anywhere in it.
 
 Every third seed also breaks and mends the database at random (``BreakableStore``: every
-store call fails while broken). Seeds are fixed, so a failure replays;
+store call fails while broken). Even seeds start in an 80x24 terminal, odd ones in 140x45,
+and now and then the terminal is resized. Seeds are fixed, so a failure replays;
 ``OPSCONSOLE_MONKEY_KEYS`` (300) and ``OPSCONSOLE_MONKEY_SEEDS`` (``1,2,3``) change the run
 for a longer hunt.
 """
@@ -31,6 +32,7 @@ BINDINGS = (  # noqa: SIM905 (every binding of every screen, and keys widgets ta
     "right_square_bracket slash space ctrl+s ctrl+t ctrl+o backspace delete "
 ).split()
 TEXT = [*"abc xyz 0123 #%[]{}", "\x1b"]
+SIZES = [(80, 24), (100, 30), (140, 45), (60, 16)]
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -45,7 +47,8 @@ async def test_random_keys_never_crash_the_app(
     rnd = random.Random(seed)
     breaks = seed % 3 == 0  # every third seed: the database fails and mends at random
     pressed: list[str] = []
-    async with app.run_test(size=(140, 45)) as pilot:
+    size = (80, 24) if seed % 2 == 0 else (140, 45)
+    async with app.run_test(size=size) as pilot:
         for _ in range(KEYS_PER_RUN):
             key = rnd.choice(BINDINGS) if rnd.random() < 0.8 else rnd.choice(TEXT)
             if key == "\x1b":
@@ -54,13 +57,17 @@ async def test_random_keys_never_crash_the_app(
             await pilot.press(key)
             if rnd.random() < 0.05:
                 clock.advance(minutes=rnd.choice([1, 5, 16]))
+            if rnd.random() < 0.02:
+                size = rnd.choice(SIZES)
+                pressed.append(f"<resize {size[0]}x{size[1]}>")
+                await pilot.resize_terminal(*size)
             if breaks and stores and rnd.random() < 0.08:
                 stores[0].broken = not stores[0].broken
             assert app.is_running, f"app stopped after keys {pressed[-20:]}"
             assert app._exception is None, f"{app._exception!r} after keys {pressed[-20:]}"
         await pilot.pause()
     assert app._exception is None, f"{app._exception!r} after keys {pressed[-20:]}"
-    assert len(pressed) == KEYS_PER_RUN
+    assert sum(not key.startswith("<resize") for key in pressed) == KEYS_PER_RUN
 
 
 async def test_opening_a_screen_already_in_the_stack_goes_back_to_it(
