@@ -56,7 +56,10 @@ class Runner(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ProbeStatus:
-    """Everything a pane needs to draw one probe row (frozen snapshot)."""
+    """Everything a pane needs to draw one probe row (frozen snapshot).
+
+    ``target`` is for display: a URL's credentials and query string are hidden.
+    """
 
     name: str
     target: str
@@ -141,7 +144,7 @@ class ProbeEngine:
     def _status(self, slot: _Slot) -> ProbeStatus:
         return ProbeStatus(
             name=slot.probe.name,
-            target=slot.probe.target,
+            target=slot.probe.display_target,  # never a URL's credentials or query
             state=slot.tracker.state,
             result=slot.result,
             latencies=tuple(slot.latencies),

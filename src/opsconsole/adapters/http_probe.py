@@ -22,10 +22,12 @@ Decisions worth knowing:
 * **Body.** Read only when a condition uses ``[BODY]``, capped at 1 MiB (decoded); a bigger
   body is ``BODY_TOO_LARGE``. Otherwise a small declared body (≤ 64 KiB) is drained so the
   keep-alive connection can be reused, and anything else is closed unread.
-* **Failures mirror Gatus**: conditions are still evaluated against the partial observation
-  (``[CONNECTED]`` false, no status). A typed failure that happened before any answer
-  (timeout, DNS, refused, TLS, error) becomes OK only if the probe has conditions and all of
-  them pass, which is what lets ``[CONNECTED] == false`` assert that a port is closed.
+* **Failures**: conditions are still evaluated against the partial observation
+  (``[CONNECTED]`` false, no status), as in Gatus. A typed failure that happened before any
+  answer (timeout, DNS, refused, TLS, error) becomes OK only if every condition passes and
+  one of them uses ``[CONNECTED]``, which is what lets ``[CONNECTED] == false`` assert that a
+  port is closed. (Gatus would also pass ``has([BODY].errors) == false`` alone against a
+  dead server; here that stays a failure.)
 * **Secrets.** Error strings are one short line and never contain the URL's userinfo or
   query string, nor header values. Proxy and ``.netrc`` settings from the environment are
   ignored (``trust_env=False``). Note that httpx itself logs full URLs at INFO: the app must
@@ -50,7 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 from opsconsole import __version__
 from opsconsole.core.clock import Clock, system_clock
-from opsconsole.core.durations import format_duration
+from opsconsole.core.durations import format_setting
 from opsconsole.core.models import ConditionResult, Outcome, ProbeObservation, ProbeResult
 
 if TYPE_CHECKING:
@@ -89,6 +91,7 @@ class _Partial:
     ip: str | None = None
     body: bytes = b""
     certificate_expiration_ms: float | None = None
+    host: str | None = None  # the host being talked to (a redirect may change it)
 
     def freeze(self) -> ProbeObservation:
         return ProbeObservation(
@@ -191,7 +194,7 @@ class ProbeRunner:
             except _ProbeFailure as failure:
                 outcome, error = failure.outcome, failure.message
             except Exception as exc:
-                outcome, error = _classify(exc, probe)
+                outcome, error = _classify(exc, probe, partial.host)
             return self._result(probe, timestamp, partial, outcome, error)
 
     # -- orchestration helpers -------------------------------------------------------------
@@ -223,8 +226,15 @@ class ProbeRunner:
         all_pass = all(c.ok for c in conditions)
         if outcome is None:
             outcome = Outcome.OK if all_pass else Outcome.FAILED_CONDITIONS
-        elif not observation.connected and conditions and all_pass:
-            # Gatus semantics: `[CONNECTED] == false` may be exactly what the probe asserts.
+        elif (
+            not observation.connected
+            and conditions
+            and all_pass
+            and any(c.uses_connected for c in probe.conditions)
+        ):
+            # `[CONNECTED] == false` may be exactly what the probe asserts. Conditions that
+            # merely hold on an empty answer (`has([BODY].errors) == false`,
+            # `[BODY] != pat(*error*)`) must not turn a dead server into an OK.
             outcome, error = Outcome.OK, None
         return ProbeResult(
             probe=probe.name,
@@ -285,6 +295,7 @@ class ProbeRunner:
         redirects = 0
         start = time.perf_counter()
         while True:
+            partial.host = request.url.host
             response = await client.send(request, stream=True, follow_redirects=False)
             try:
                 partial.connected = True
@@ -459,8 +470,12 @@ def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
                 stack.append(linked)
 
 
-def _classify(exc: Exception, probe: ProbeConfig) -> tuple[Outcome, str]:
-    """Map an exception from a run to a typed outcome and a safe one-line message."""
+def _classify(exc: Exception, probe: ProbeConfig, host: str | None = None) -> tuple[Outcome, str]:
+    """Map an exception from a run to a typed outcome and a safe one-line message.
+
+    ``host`` is the host the run was talking to when it failed (after a redirect, not the
+    probe's own); None means the probe's.
+    """
     import httpx
 
     chain = list(_exception_chain(exc))
@@ -469,9 +484,9 @@ def _classify(exc: Exception, probe: ProbeConfig) -> tuple[Outcome, str]:
         return next((e for e in chain if isinstance(e, kind)), None)
 
     if first((TimeoutError, httpx.TimeoutException)) is not None:
-        return Outcome.TIMEOUT, f"timed out after {format_duration(probe.timeout)}"
+        return Outcome.TIMEOUT, f"timed out after {format_setting(probe.timeout)}"
     if (gai := first(socket.gaierror)) is not None:
-        host = _host_of(probe)
+        host = host or _host_of(probe)
         reason = gai.strerror or "name resolution failed"
         return Outcome.DNS_FAILURE, _scrub(f"DNS lookup failed for {host}: {reason}", probe)
     if (verify := first(ssl.SSLCertVerificationError)) is not None:

@@ -24,7 +24,7 @@ import yaml
 from pydantic import BaseModel, SecretBytes, SecretStr, ValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from opsconsole.config.schema import Config, FieldError, describe_value
+from opsconsole.config.schema import Config, FieldError, ProbeConfig, describe_value
 
 __all__ = ["ConfigError", "exposed_secrets", "find_config", "load_config", "loads_config"]
 
@@ -161,11 +161,22 @@ def exposed_secrets(config: BaseModel, raw: Mapping[KeyPath, str] | None = None)
     raw = raw or {}
     found: list[str] = []
 
+    def literal(path: KeyPath) -> bool:
+        written = raw.get(path)
+        return written is None or not _ENV_REF.search(written.replace("$$", ""))
+
     def walk(value: object, path: KeyPath) -> None:
         if isinstance(value, SecretStr | SecretBytes):
-            written = raw.get(path)
-            if written is None or not _ENV_REF.search(written.replace("$$", "")):
+            if literal(path):
                 found.append(render_path(path))
+        elif isinstance(value, ProbeConfig):
+            # Probe credentials are plain text fields: an Authorization-like header, or a
+            # password or token in the URL.
+            for name in value.headers:
+                if _SECRET_HEADER.search(name) and literal((*path, "headers", name)):
+                    found.append(render_path((*path, "headers", name)))
+            if value.url is not None and _URL_SECRET.search(value.url) and literal((*path, "url")):
+                found.append(render_path((*path, "url")))
         elif isinstance(value, BaseModel):
             for name, info in type(value).model_fields.items():
                 walk(getattr(value, name, None), (*path, info.alias or name))
@@ -181,6 +192,48 @@ def exposed_secrets(config: BaseModel, raw: Mapping[KeyPath, str] | None = None)
 
 
 _SEXAGESIMAL = re.compile(r"^[0-9]+(:[0-5]?[0-9])+$")
+_SECRET_HEADER = re.compile(r"auth|token|key|secret|cookie|passw|session|signature", re.I)
+_URL_SECRET = re.compile(
+    r"^[^/]*//[^/?#@]*:[^/?#@]*@"  # a password in the userinfo
+    r"|[?&][^=&#]*(?:token|key|secret|passw|sig|auth)[^=&#]*=[^&#]",  # ?api_key=...
+    re.I,
+)
+
+EXTENSION_PREFIX = "x-"
+"""Top-level keys starting with this are ignored: a place to define YAML anchors."""
+
+MAX_VALUES = 200_000
+"""The most YAML values (aliases expanded) a config may hold: 500 probes need ~10,000."""
+
+
+class _WrittenInt(int):
+    """An int that reads back as the text written (``str(0012)`` is ``'0012'``, not 10)."""
+
+    written: str
+
+    def __str__(self) -> str:
+        return self.written
+
+
+class _WrittenFloat(float):
+    """A float that reads back as the text written (``1.10``, not ``1.1``)."""
+
+    written: str
+
+    def __str__(self) -> str:
+        return self.written
+
+
+def _written_number(value: int | float, written: str) -> int | float:
+    """``value`` as a number whose ``str`` is ``written``.
+
+    Pydantic turns it into a plain int/float for a number field and, with
+    ``coerce_numbers_to_str``, into ``str(value)`` (the text written) for a text field.
+    """
+    number: _WrittenInt | _WrittenFloat
+    number = _WrittenInt(value) if isinstance(value, int) else _WrittenFloat(value)
+    number.written = written
+    return number
 
 
 def loads_config(
@@ -205,6 +258,8 @@ class _Document:
     expanded: dict[KeyPath, str] = field(default_factory=dict)  # path -> text after expansion
     secrets: dict[str, str] = field(default_factory=dict)  # env value -> "${NAME}"
     data: Any = None
+    built: int = 0  # values built so far, aliases expanded
+    bool_words: dict[KeyPath, str] = field(default_factory=dict)  # path -> `yes`, `off`...
 
     def error(self, path: KeyPath, reason: str) -> ConfigError:
         return ConfigError(
@@ -220,10 +275,39 @@ class _Document:
 
     def validate(self, text: str) -> Config:
         data = self.parse(text)
-        try:
-            return Config.model_validate(data)
-        except ValidationError as exc:
-            raise self.translate(exc) from None
+        # `x-...:` top-level keys are free for YAML anchors (`x-defaults: &d ...`, then
+        # `<<: *d` in a probe), as in Docker Compose; every other unknown key is an error.
+        data = {k: v for k, v in data.items() if not k.startswith(EXTENSION_PREFIX)}
+        while True:
+            try:
+                return Config.model_validate(data)
+            except ValidationError as exc:
+                if not self._bools_as_text(data, exc):
+                    raise self.translate(exc) from None
+
+    def _bools_as_text(self, data: Any, exc: ValidationError) -> bool:
+        """Give text fields the word written where YAML 1.1 read a boolean; True if any.
+
+        ``X-Debug: on`` or ``name: no`` is text to whoever wrote it; a bool field still
+        reads ``on`` as true.
+        """
+        changed = False
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            written = self.bool_words.pop(loc, None)
+            if err["type"] != "string_type" or written is None:
+                continue
+            parent: Any = data
+            for part in loc[:-1]:
+                parent = _child(parent, part)
+            key = loc[-1]
+            if isinstance(parent, dict) and isinstance(parent.get(key), bool):
+                parent[key] = written
+                changed = True
+            elif isinstance(parent, list) and isinstance(_child(parent, key), bool):
+                parent[key] = written  # type: ignore[index]  # _child checked it is an int
+                changed = True
+        return changed
 
     # -- YAML -> data -----------------------------------------------------------------------
 
@@ -250,7 +334,7 @@ class _Document:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark is not None else None
             problem = exc.problem or exc.context or "syntax error"
-            hint = _yaml_hint(text, line)
+            hint = _yaml_hint(text, line, problem)
             if exc.problem and exc.context and not hint:
                 where = exc.context_mark
                 at = f" on line {where.line + 1}" if where is not None else ""
@@ -268,8 +352,34 @@ class _Document:
         self.data = data
         return data
 
-    def _build(self, loader: yaml.SafeLoader, node: Node, path: KeyPath) -> Any:
-        self.lines.setdefault(path, node.start_mark.line + 1)
+    def _build(
+        self,
+        loader: yaml.SafeLoader,
+        node: Node,
+        path: KeyPath,
+        *,
+        merge: bool = False,
+        line: int | None = None,
+    ) -> Any:
+        """Plain data for ``node`` at ``path``; ``merge`` for a ``<<`` source built there.
+
+        ``line`` is the line recorded for ``path`` (a key's own line; default the node's).
+        Merge sources are built before the mapping's own keys, so what the file writes at a
+        path (its line, its ``${VAR}`` text) replaces what a merged anchor recorded there.
+        """
+        if merge:
+            self.lines.setdefault(path, node.start_mark.line + 1)
+        else:
+            self.lines[path] = line if line is not None else node.start_mark.line + 1
+            for table in (self.raw, self.expanded, self.bool_words):
+                table.pop(path, None)
+        self.built += 1
+        if self.built > MAX_VALUES:  # aliases of aliases ("billion laughs") expand forever
+            raise self.error(
+                path[:1],
+                f"more than {MAX_VALUES:,} values once aliases are expanded "
+                "(aliases nested too deep?)",
+            )
         if isinstance(node, MappingNode):
             return self._build_mapping(loader, node, path)
         if isinstance(node, SequenceNode):
@@ -277,15 +387,29 @@ class _Document:
         try:
             value = loader.construct_object(node, deep=True)
         except (ValueError, yaml.YAMLError) as exc:  # e.g. an unquoted 2025-02-30
-            raise self.error(path, f"cannot read {node.value!r}: {exc}") from None
+            # A MarkedYAMLError's str() quotes the source with a caret: keep the problem only.
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise self.error(path, f"cannot read {node.value!r}: {problem}") from None
         if (
             isinstance(node, ScalarNode)
             and node.tag.endswith(":int")
             and _SEXAGESIMAL.match(node.value)
         ):
             return node.value  # YAML 1.1 reads 18:00 as 1080; keep what was written
+        if isinstance(value, bool) and isinstance(node, ScalarNode) and node.style is None:
+            self.bool_words[path] = node.value  # `on`, `no`...: text if a text field wants it
         if isinstance(value, str) and "$" in value:
             return self._expand(value, path)
+        if (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and isinstance(node, ScalarNode)
+            and node.style is None
+            and node.value != str(value)
+        ):
+            # `X-Id: 0012` (YAML 1.1 octal: 10), `version: 1.10` (1.1), `body: 0x1F` (31):
+            # a text field gets the text written; a number field still gets the number.
+            return _written_number(value, node.value)
         return value
 
     def _build_mapping(
@@ -294,14 +418,18 @@ class _Document:
         merged: dict[str, Any] = {}
         own: dict[str, Any] = {}
         first_line: dict[str, int] = {}
+        # Merges first, wherever they are written: a key written here then wins, and so do
+        # its line and text (`timeout: fast` above `<<: *d` is reported on its own line).
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
                 sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
                 for source in sources:
-                    built = self._build(loader, source, path)
+                    built = self._build(loader, source, path, merge=True)
                     if not isinstance(built, dict):
                         raise self.error(path, "'<<' must merge a mapping")
                     merged = {**built, **merged}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
                 continue
             if not isinstance(key_node, ScalarNode):
                 line = key_node.start_mark.line + 1
@@ -320,8 +448,7 @@ class _Document:
                     (*path, key), f"duplicate key (first defined on line {first_line[key]})"
                 )
             first_line[key] = line
-            self.lines[(*path, key)] = line
-            own[key] = self._build(loader, value_node, (*path, key))
+            own[key] = self._build(loader, value_node, (*path, key), line=line)
         return {**merged, **own}
 
     def _expand(self, text: str, path: KeyPath) -> str:
@@ -387,6 +514,10 @@ class _Document:
             return f"expected a mapping (key: value), got {got}"
         if kind in ("tuple_type", "list_type", "sequence_type", "iterable_type"):
             return f"expected a list, got {got}"
+        if kind == "string_too_short":
+            return "must not be empty" if ctx.get("min_length") == 1 else str(err["msg"])
+        if kind == "too_short" and ctx.get("min_length") == 1:
+            return "must list at least one item"
         if kind in ("literal_error", "enum"):
             return f"must be one of {ctx.get('expected', '')}, got {got}"
         bounds = {
@@ -420,7 +551,27 @@ class _Document:
                 reason = reason.replace(expanded, self.raw[path])
         for value, ref in sorted(self.secrets.items(), key=lambda kv: -len(kv[0])):
             reason = reason.replace(value, ref)
-        return reason
+        return _URL_IN_TEXT.sub(_mask_url, reason)
+
+
+_URL_IN_TEXT = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"]*")
+_USERINFO = re.compile(r"^([^:]*://)[^/?#]*@")
+
+
+def _mask_url(match: re.Match[str]) -> str:
+    """A URL quoted in an error, with its credentials and query string (tokens) hidden."""
+    url = _USERINFO.sub(r"\1***@", match.group(0))
+    head, sep, _query = url.partition("?")
+    return head + "?***" if sep else url
+
+
+def _child(parent: Any, part: str | int) -> Any:
+    """``parent[part]`` for built YAML data, None when there is no such child."""
+    if isinstance(parent, dict):
+        return parent.get(part)
+    if isinstance(parent, list) and isinstance(part, int) and 0 <= part < len(parent):
+        return parent[part]
+    return None
 
 
 def _number(value: object) -> object:
@@ -428,21 +579,34 @@ def _number(value: object) -> object:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-def _yaml_hint(text: str, line: int | None) -> str:
+def _yaml_hint(text: str, line: int | None, problem: str = "") -> str:
     if line is None:
         return ""
     lines = text.splitlines()
     if 0 < line <= len(lines) and lines[line - 1].lstrip(" ").startswith("\t"):
         return " (indent with spaces, not tabs)"
+    if "'\\t'" in problem and 0 < line <= len(lines) and "\t" in lines[line - 1]:
+        return " (use spaces, not tabs)"
     context = " ".join(lines[max(line - 2, 0) : line])
     if re.search(r"(^|[-:]\s*|,\s*)\[[A-Z_]+\]", context):
         return ' (quote conditions: - "[STATUS] == 200")'
     return ""
 
 
+_GATUS_NAMES = {
+    "endpoints": ("probes",),
+    "client": ("timeout", "verify_tls"),
+    "insecure": ("verify_tls",),
+}
+"""Gatus's names for what checks.yaml calls something else."""
+
+
 def _unknown_key(key: str, fields: list[str]) -> str:
     if not fields:
         return "unknown key"
+    ours = _GATUS_NAMES.get(key, ())
+    if ours and all(name in fields for name in ours):
+        return f"unknown key (did you mean {' or '.join(repr(name) for name in ours)}?)"
     close = difflib.get_close_matches(key, fields, n=1, cutoff=0.6)
     if close:
         return f"unknown key (did you mean {close[0]!r}?)"

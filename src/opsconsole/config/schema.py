@@ -48,7 +48,7 @@ from opsconsole.config.tickets import (
 )
 from opsconsole.config.types import Duration, FieldError, describe_value, to_duration
 from opsconsole.core.conditions import Condition, ConditionSyntaxError, parse_condition
-from opsconsole.core.durations import format_duration
+from opsconsole.core.durations import format_setting
 
 __all__ = [
     "HTTP_METHODS",
@@ -71,8 +71,33 @@ DEFAULT_TCP_CONDITIONS = ("[CONNECTED] == true",)
 INHERITED_KEYS = ("interval", "timeout", "failure_threshold", "success_threshold")
 """Probe keys that ``defaults:`` fills in when a probe omits them."""
 
-_HTTP_ONLY = re.compile(r"\[(STATUS|BODY|CERTIFICATE_EXPIRATION)\]")
+# Placeholders are case-insensitive (``[status]`` is ``[STATUS]``), so this check is too.
+_HTTP_ONLY = re.compile(r"\[(STATUS|BODY|CERTIFICATE_EXPIRATION)\]", re.IGNORECASE)
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_TCP_SCHEME = re.compile(r"^tcp://", re.IGNORECASE)
+_OTHER_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_USERINFO = re.compile(r"//[^/?#]*@")
+
+
+def _url_problem(value: str) -> str | None:
+    """Why ``value`` is not a usable http(s) URL, or None when it is."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return "expected an http:// or https:// URL"
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return "expected an http:// or https:// URL"
+    if _CONTROL.search(value) or _SPACE_OR_CONTROL.search(parts.netloc):
+        return "expected an http:// or https:// URL without spaces or control characters in it"
+    try:
+        port = parts.port  # ValueError for ":abc", ":99999" or "host:80:90"
+    except ValueError:
+        port = 0
+    if port == 0:
+        return "expected an http:// or https:// URL with a port from 1 to 65535"
+    return None
 
 
 def _to_condition(value: object) -> Condition:
@@ -83,9 +108,15 @@ def _to_condition(value: object) -> Condition:
             f"expected a condition string like '[STATUS] == 200', got {describe_value(value)}"
         )
     try:
-        return parse_condition(value)
+        condition = parse_condition(value)
     except ConditionSyntaxError as exc:
         raise ValueError(f"invalid condition {value!r}: {exc}") from None
+    if condition.constant:  # `STATUS == 200`, `[BODY.status] == UP`: a typo, never checked
+        raise ValueError(
+            f"invalid condition {value!r}: no placeholder, so nothing is checked "
+            "(write [STATUS], [BODY].field, [RESPONSE_TIME], [CONNECTED], ...)"
+        )
+    return condition
 
 
 ConditionField = Annotated[
@@ -158,7 +189,7 @@ class ProbeDefaults(BaseModel):
         interval, timeout = self.interval, self.timeout
         if interval is not None and timeout is not None and timeout >= interval:
             raise FieldError(
-                ("timeout",), f"must be shorter than interval ({format_duration(interval)})"
+                ("timeout",), f"must be shorter than interval ({format_setting(interval)})"
             )
         return self
 
@@ -198,6 +229,18 @@ class ProbeConfig(BaseModel):
         """The url or ``host:port``; the per-target key used in history."""
         return self.url if self.url is not None else str(self.tcp)
 
+    @property
+    def display_target(self) -> str:
+        """:attr:`target` safe to show: a URL's credentials and query string are hidden.
+
+        ``https://u:${PASS}@host/health?key=${KEY}`` is shown ``https://***@host/health?***``.
+        """
+        if self.url is None:
+            return str(self.tcp)
+        shown = _USERINFO.sub("//***@", self.url, count=1)
+        head, sep, _query = shown.partition("?")
+        return head + "?***" if sep else shown
+
     @field_validator("name")
     @classmethod
     def _name_not_empty(cls, value: str) -> str:
@@ -206,19 +249,25 @@ class ProbeConfig(BaseModel):
             raise ValueError("must not be empty")
         return value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _gatus_tcp_url(cls, data: Any) -> Any:
+        """Gatus writes a TCP check as ``url: tcp://host:port``: make it a ``tcp:`` probe."""
+        if isinstance(data, Mapping) and data.get("tcp") is None:
+            url = data.get("url")
+            if isinstance(url, str) and _TCP_SCHEME.match(url.strip()):
+                return {**{k: v for k, v in data.items() if k != "url"}, "tcp": url}
+        return data
+
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None:
             return None
         value = value.strip()
-        try:
-            parts = urlsplit(value)
-            ok = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
-        except ValueError:
-            ok = False
-        if not ok:
-            raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+        problem = _url_problem(value)
+        if problem is not None:
+            raise ValueError(f"{problem}, got {value!r}")
         return value
 
     @field_validator("tcp")
@@ -226,11 +275,26 @@ class ProbeConfig(BaseModel):
     def _host_port(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        value = value.strip()
+        written = value.strip()
+        value = _TCP_SCHEME.sub("", written)  # Gatus's tcp://host:port
+        if _OTHER_SCHEME.match(value):
+            raise ValueError(f"expected host:port (an http(s) URL goes under url:), got {value!r}")
         host, sep, port = value.rpartition(":")
-        host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-        if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
-            raise ValueError(f"expected host:port with a port from 1 to 65535, got {value!r}")
+        bracketed = host.startswith("[") and host.endswith("]")
+        host = host[1:-1] if bracketed else host
+        if not bracketed and ":" in host:  # "::1" or "fe80::1:5432": which part is the port?
+            raise ValueError(
+                f"expected host:port with an IPv6 address in brackets, like [::1]:5432, "
+                f"got {written!r}"
+            )
+        if (
+            not sep
+            or not host
+            or _SPACE_OR_CONTROL.search(host)
+            or not (port.isascii() and port.isdigit())
+            or not 1 <= int(port) <= 65535
+        ):
+            raise ValueError(f"expected host:port with a port from 1 to 65535, got {written!r}")
         return value
 
     @field_validator("method")
@@ -249,7 +313,9 @@ class ProbeConfig(BaseModel):
                 raise FieldError((name,), "invalid header name")
             if "\r" in text or "\n" in text:
                 raise FieldError((name,), "header value must not contain a line break")
-        return value
+        # HTTP forbids leading/trailing whitespace in a value (httpx refuses to send it, Go
+        # trims it): "Bearer ${TOKEN:-}" with TOKEN unset must still send the request.
+        return FrozenHeaders((name, text.strip(" \t")) for name, text in value.items())
 
     @model_validator(mode="after")
     def _consistent(self) -> ProbeConfig:
@@ -262,7 +328,7 @@ class ProbeConfig(BaseModel):
             object.__setattr__(self, "timeout", self.interval * 0.8)
         if self.timeout >= self.interval:
             raise FieldError(
-                ("timeout",), f"must be shorter than interval ({format_duration(self.interval)})"
+                ("timeout",), f"must be shorter than interval ({format_setting(self.interval)})"
             )
         if "conditions" not in fields_set:
             texts = DEFAULT_HTTP_CONDITIONS if self.kind == "http" else DEFAULT_TCP_CONDITIONS
@@ -275,7 +341,7 @@ class ProbeConfig(BaseModel):
                 if found:
                     raise FieldError(
                         ("conditions", index),
-                        f"[{found.group(1)}] is only available on http probes",
+                        f"[{found.group(1).upper()}] is only available on http probes",
                     )
         return self
 

@@ -9,7 +9,9 @@ placeholder (``[STATUS]``, ``[RESPONSE_TIME]``, ``[IP]``, ``[CONNECTED]``,
 Semantics follow Gatus (``config/endpoint/condition.go``): equality compares integers
 numerically when both sides parse like Go's ``strconv.ParseInt(s, 0, 64)`` (so ``0x1F``,
 ``0o17``, ``017`` and ``0b101`` work) and strings otherwise; ordering operators accept
-Go durations (``48h``, ``1h30m``, ``500ms``), integers and floats (truncated). The
+Go durations (``48h``, ``1h30m``, ``500ms``), integers and floats (truncated). One
+departure: a JSON number from the body against a number written in decimal is compared
+exactly (``[BODY].ratio < 0.9`` holds for 0.7; ``[BODY].v == 1.0`` for a JSON 1.0). The
 ``resolved`` text shows each placeholder followed by its value in parentheses, e.g.
 ``[STATUS] (503) == 200``.
 """
@@ -623,7 +625,52 @@ def _show_number(operand: _Operand, value: str | None, number: int | None) -> st
     return f"{operand.text} ({number})"
 
 
-def _compare(operator: str, left: int, right: int) -> bool:
+def _json_number(operand: _Operand, obs: ProbeObservation) -> int | float | None:
+    """The JSON number a plain ``[BODY]``/``[BODY].path`` operand resolves to, if it is one."""
+    if operand.kind != _PLACEHOLDER or operand.placeholder != _BODY or operand.function:
+        return None
+    parsed, document = _parse_json(obs.body)
+    if not parsed:
+        return None
+    found, value = _walk(document, operand.path or ())
+    if not found or isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return value
+
+
+def _decimal_literal(operand: _Operand) -> int | float | None:
+    """A literal written as a plain decimal number (``0.9``, ``-1``, ``1e3``), else None."""
+    if operand.kind != _LITERAL or not _GO_FLOAT.fullmatch(operand.text):
+        return None
+    if re.match(r"[+-]?0[0-9_]", operand.text) and _go_parse_int(operand.text) is not None:
+        return None  # 017 is octal to Gatus (and 0x1F is not decimal): its rules apply
+    number = float(operand.text)
+    if not math.isfinite(number):
+        return None
+    return int(operand.text) if re.fullmatch(r"[+-]?[0-9]+", operand.text) else number
+
+
+def _exact_numbers(
+    left: _Operand, right: _Operand, obs: ProbeObservation
+) -> tuple[int | float, int | float] | None:
+    """Both sides as exact numbers when a JSON number meets a decimal number, else None.
+
+    Gatus compares ``[BODY].ratio < 0.9`` after truncating both sides to integers (so 0.7
+    is not below 0.9) and ``[BODY].version == 1.0`` as the text ``1`` against ``1.0``. A
+    JSON number against a number written as one is compared as numbers instead; numbers
+    inside JSON strings, hex/octal literals and durations keep Gatus's rules.
+    """
+    left_json, right_json = _json_number(left, obs), _json_number(right, obs)
+    if left_json is None and right_json is None:
+        return None
+    left_number = left_json if left_json is not None else _decimal_literal(left)
+    right_number = right_json if right_json is not None else _decimal_literal(right)
+    if left_number is None or right_number is None:
+        return None
+    return left_number, right_number
+
+
+def _compare(operator: str, left: int | float, right: int | float) -> bool:
     if operator == "<=":
         return left <= right
     if operator == ">=":
@@ -673,6 +720,16 @@ class Condition:
         return self._placeholders == {_RESPONSE_TIME}
 
     @property
+    def constant(self) -> bool:
+        """True when no side uses a placeholder (``200 == 200``, ``STATUS == 200``)."""
+        return not self._placeholders
+
+    @property
+    def uses_connected(self) -> bool:
+        """True when ``[CONNECTED]`` is used: the condition says whether a connection is made."""
+        return _CONNECTED in self._placeholders
+
+    @property
     def uses_body(self) -> bool:
         """True when ``[BODY]`` is used, so the prober must read the response body."""
         return _BODY in self._placeholders
@@ -698,6 +755,14 @@ class Condition:
     def _evaluate(self, obs: ProbeObservation) -> tuple[bool, str]:
         left, operator, right = self._left, self._operator, self._right
         left_value, right_value = _resolve(left, obs), _resolve(right, obs)
+        exact = _exact_numbers(left, right, obs)
+        if exact is not None:
+            if operator in _EQUALITY_OPERATORS:
+                ok = (exact[0] == exact[1]) == (operator == "==")
+            else:
+                ok = _compare(operator, *exact)
+            shown = f"{_show(left, left_value, right)} {operator} {_show(right, right_value, left)}"
+            return ok, shown
         if operator in _EQUALITY_OPERATORS:
             ok = False
             if left_value is not None and right_value is not None:

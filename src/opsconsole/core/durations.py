@@ -67,6 +67,20 @@ def format_duration(delta: timedelta) -> str:
     return f"{sign}{seconds}s"
 
 
+def format_setting(delta: timedelta) -> str:
+    """Render a configured duration exactly enough to recognise: ``2.5s``, not ``2s``.
+
+    :func:`format_duration` drops fractions of a second, so a 2.5 s timeout read "timed out
+    after 2s" and a 1.5 s interval "must be shorter than interval (1s)".
+    """
+    total = delta.total_seconds()
+    if 1 <= abs(total) < 60 and not total.is_integer():
+        return f"{round(total, 3):g}s"
+    if 0 < abs(total) < 1:
+        return f"{round(total * 1000, 3):g}ms"
+    return format_duration(delta)
+
+
 def short_age(when: datetime | None, now: datetime) -> str:
     """Compact age for a table cell: ``45s``, ``12m``, ``3h``, ``2d`` (``—`` when unknown)."""
     if when is None:
