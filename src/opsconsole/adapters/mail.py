@@ -24,6 +24,9 @@ Decisions worth knowing:
 * **Stored text is sanitized at ingest** with :func:`~opsconsole.core.text.sanitize_terminal`:
   subject, names and attachment names on one line, the body keeping ``\\n`` and ``\\t``. NULs
   are removed, lone surrogates become U+FFFD, CR/LF never survives in a header field.
+* **Charsets as mail clients mean them**: text that is not valid UTF-8 under a missing,
+  "us-ascii" or "utf-8" label is read as Windows-1252 byte by byte; "iso-8859-1", "gb2312",
+  "ks_c_5601-1987" and "shift_jis" are read as their Windows supersets (WHATWG mapping).
 * **Defects are human notes** (``"malformed MIME: CloseBoundaryNotFoundDefect"``), named
   after the stdlib defect classes where one exists, so the ticket can show them.
 """
@@ -57,6 +60,7 @@ __all__ = [
     "MailRejected",
     "MailSourceError",
     "ParsedMail",
+    "format_size",
     "html_to_text",
     "iter_source",
     "parse_message",
@@ -106,8 +110,26 @@ _ENCODED_WORD = re.compile(r"=\?([^?\s]{1,75})\?[bBqQ]\?[^?\s]*\?=")
 _MSG_ID = re.compile(r"<([^<>\s\x00-\x1f\x7f-\x9f]{1,500})>")
 _BARE_MSG_ID = re.compile(r"[^<>\s\x00-\x1f\x7f-\x9f]{1,500}@[^<>\s\x00-\x1f\x7f-\x9f]{1,255}")
 _ANGLE_ADDR = re.compile(r"<([^<>\s@]{1,320}@[^<>\s@]{1,255})>")
+_META_CHARSET = re.compile(
+    rb"<meta\b[^>]{0,200}?charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]{1,40})", re.IGNORECASE
+)
+_EW_CHARSET = re.compile(r"=\?([^?\s]{1,75})\?(?=[bBqQ]\?)")
+_RETURNED_TYPES = frozenset(
+    {
+        "message/rfc822",
+        "message/global",
+        "text/rfc822-headers",
+        "message/rfc822-headers",
+        "message/global-headers",
+    }
+)
+_RETURNED_ID = re.compile(rb"(?im)^message-id:[ \t]*(<[^<>\s]{1,500}>)")
+_MAILBOX = re.compile(r"[^\s@]+@[^\s@]+")
+_COMMENT = re.compile(r"\(([^()\\]{1,200})\)")
 _BARE_ADDR = re.compile(r"([^\s<>\",;:()@]{1,320}@[^\s<>\",;:()@]{1,255})")
-_B64_JUNK = re.compile(rb"[^A-Za-z0-9+/]")
+_B64_JUNK = re.compile(rb"[^A-Za-z0-9+/=]")
+_B64_RUN = re.compile(rb"([A-Za-z0-9+/]+)=*")
+_CTE_TOKEN = re.compile(r"\s*([A-Za-z0-9_.+-]+)")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _BLOCKED_CODECS = frozenset(
     {"punycode", "idna", "undefined", "unicode_escape", "raw_unicode_escape", "mbcs", "oem"}
@@ -145,6 +167,10 @@ class ParsedMail:
         defects: Human notes on anything malformed, guessed or cut.
         auto_submitted: An auto-reply, bounce or bulk message: never ticket, never answer.
         size: The raw size in bytes.
+        reply_to: The first ``Reply-To`` address (addr-spec, domain lower-cased), or ``""``.
+        reply_to_name: Its display name (one line).
+        bounced_message_id: For a bounce (delivery report), the Message-ID of the returned
+            message, read from its attached copy or headers; None otherwise.
     """
 
     message_id: str
@@ -159,6 +185,9 @@ class ParsedMail:
     defects: tuple[str, ...]
     auto_submitted: bool
     size: int
+    reply_to: str = ""
+    reply_to_name: str = ""
+    bounced_message_id: str | None = None
 
 
 # -- parse_message ----------------------------------------------------------------------------
@@ -241,13 +270,20 @@ def _parse(raw: bytes) -> ParsedMail:
 
     message_id = _message_id(top.get("message-id"), raw, ctx)
     in_reply_to_ids = _msg_ids(top.get("in-reply-to") or "")
+    if not in_reply_to_ids and (bare := _BARE_MSG_ID.search(top.get("in-reply-to") or "")):
+        in_reply_to_ids = [_clean(f"<{bare.group(0)}>", ctx, single_line=True)]  # no <>
     references = _references(top.get("references") or "", ctx)
     subject = _subject(top.get("subject"), ctx)
-    from_name, from_address = _sender(top.get("from"), ctx)
+    from_name, sender = _sender(top.get("from"), ctx)
+    from_address = sender if _MAILBOX.fullmatch(sender) else ""
+    if sender and not from_address:  # "kim at globex.com", "MAILER-DAEMON", a stray word
+        ctx.note(f"unreadable From address: {sender[:80]!r}")
+        from_name = from_name or sender
     date = _date(top.get("date"), ctx)
     body = _body_text(top, ctx)
     attachments = _attachments(top, ctx)
-    auto = _is_auto_submitted(top, from_address)
+    auto = _is_auto_submitted(top, sender)
+    reply_to_name, reply_to = _reply_to(top.get("reply-to"), ctx)
 
     defects = [sanitize_terminal(d, single_line=True, limit=300) for d in ctx.defects]
     if len(defects) > _MAX_DEFECTS:
@@ -265,6 +301,9 @@ def _parse(raw: bytes) -> ParsedMail:
         defects=tuple(defects),
         auto_submitted=auto,
         size=size,
+        reply_to=reply_to,
+        reply_to_name=reply_to_name,
+        bounced_message_id=_bounced_message_id(top, ctx) if auto else None,
     )
 
 
@@ -523,23 +562,104 @@ def _is_attachment(part: _Part) -> bool:
 
 def _payload(part: _Part, ctx: _Context) -> bytes:
     """Undo the Content-Transfer-Encoding."""
-    cte = (part.get("content-transfer-encoding") or "7bit").strip().lower()
+    value = part.get("content-transfer-encoding") or "7bit"
+    token = _CTE_TOKEN.match(value)  # "base64 (comment)" and "base64;" occur in the wild
+    cte = token.group(1).lower() if token else value.strip().lower()
     data = part.body
     if cte == "base64":
-        try:
-            return binascii.a2b_base64(data)
-        except (binascii.Error, ValueError):
-            ctx.note("malformed MIME: InvalidBase64PaddingDefect (decoded what could be read)")
-            clean = _B64_JUNK.sub(b"", data)
+        if b"=" not in data.rstrip(b"= \t\r\n"):  # padding only at the end
             try:
-                return binascii.a2b_base64(clean[: len(clean) // 4 * 4])
+                return binascii.a2b_base64(data)
             except (binascii.Error, ValueError):
-                return b""
+                pass
+        ctx.note("malformed MIME: InvalidBase64PaddingDefect (decoded what could be read)")
+        return _lenient_base64(data)
     if cte == "quoted-printable":
         return binascii.a2b_qp(data)
     if cte not in ("7bit", "8bit", "binary", ""):
         ctx.note(f"unknown Content-Transfer-Encoding {cte[:40]!r} (read as is)")
     return data
+
+
+def _lenient_base64(data: bytes) -> bytes:
+    """Decode base64 with missing or misplaced padding, in linear time.
+
+    ``binascii`` stops at the first ``=``, so a body whose lines were encoded one by one
+    (``SGk=`` on each line) would lose everything after its first line, and one without its
+    final ``=`` would be refused; here each padded run is decoded on its own, its padding
+    restored.
+    """
+    clean = _B64_JUNK.sub(b"", data)
+    out: list[bytes] = []
+    for match in _B64_RUN.finditer(clean):
+        run = match.group(1)
+        run = run[: len(run) - 1] if len(run) % 4 == 1 else run  # a lone 6-bit tail is no byte
+        if run:
+            try:
+                out.append(binascii.a2b_base64(run + b"=" * (-len(run) % 4)))
+            except (binascii.Error, ValueError):  # pragma: no cover - the run is clean
+                continue
+    return b"".join(out)
+
+
+def _windows_1252(data: bytes) -> str:
+    """Decode as Windows-1252; its five undefined bytes stay C1 controls (Latin-1)."""
+    return data.decode("latin-1").translate(_CP1252_TABLE)
+
+
+def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: read the bytes UTF-8 refused as Windows-1252."""
+    if not isinstance(exc, UnicodeDecodeError):  # pragma: no cover - registered for decoding
+        raise exc
+    return _windows_1252(exc.object[exc.start : exc.end]), exc.end
+
+
+def _utf8_else_cp1252(data: bytes) -> str:
+    """UTF-8, with bytes that are not UTF-8 read as Windows-1252 (linear, C speed).
+
+    A few stray bytes in UTF-8 text are decoded one by one; a body with many of them is a
+    legacy single-byte body and is decoded as Windows-1252 as a whole.
+    """
+    if data.decode("utf-8", "replace").count("\ufffd") - data.count(b"\xef\xbf\xbd") > 64:
+        return _windows_1252(data)
+    return data.decode("utf-8", _CP1252_FALLBACK)
+
+
+_CP1252_TABLE = {
+    0x80 + i: ch
+    for i, ch in enumerate(bytes(range(0x80, 0xA0)).decode("cp1252", "replace"))
+    if ch != "\ufffd"
+}
+_CP1252_FALLBACK = "opsconsole-cp1252"
+codecs.register_error(_CP1252_FALLBACK, _cp1252_fallback)
+
+
+_SUPERSETS = {
+    "iso8859-1": "cp1252",
+    "cp1252": "cp1252",
+    "iso8859-9": "cp1254",
+    "tis-620": "cp874",
+    "iso8859-11": "cp874",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "euc_kr": "cp949",
+    "shift_jis": "cp932",
+    "big5": "big5hkscs",
+}
+"""Labels mail clients use for their Windows supersets (the WHATWG Encoding Standard's
+mapping): Outlook's "iso-8859-1" holds cp1252 smart quotes and the euro sign, "gb2312"
+mail holds GBK characters, "ks_c_5601-1987" is cp949, "shift_jis" is cp932."""
+
+
+def _superset_label(match: re.Match[str]) -> str:
+    """An encoded word's charset, widened like a body's (see :data:`_SUPERSETS`)."""
+    label = match.group(1)
+    try:
+        name = codecs.lookup(label.split("*", 1)[0]).name
+    except LookupError:
+        return match.group(0)
+    wide = _SUPERSETS.get(name)
+    return f"=?{wide}?" if wide and wide != name else match.group(0)
 
 
 def _decode_text(data: bytes, charset: str | None, ctx: _Context) -> str:
@@ -552,10 +672,22 @@ def _decode_text(data: bytes, charset: str | None, ctx: _Context) -> str:
     except LookupError:
         ctx.note(f"unknown charset {name!r} (decoded as latin-1)")
         return data.decode("latin-1")
-    if info.name == "ascii":
-        return data.decode("utf-8", "replace")  # "us-ascii" is often a lie; UTF-8 is the guess
+    if info.name in ("ascii", "utf-8"):
+        # "us-ascii" (also the default) is often a lie, and so is "utf-8": UTF-8 is the
+        # guess, and a byte that is not UTF-8 is read as Windows-1252 (what Outlook and old
+        # mailers send undeclared) rather than turned into U+FFFD.
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        what = "8-bit body without a charset" if charset is None else f"body is not {name!r}"
+        ctx.note(f"{what}: bytes that are not UTF-8 read as windows-1252")
+        return _utf8_else_cp1252(data)
+    codec = _SUPERSETS.get(info.name, info.name)
+    if codec == "cp1252":
+        return _windows_1252(data)
     try:
-        return data.decode(info.name, "replace")
+        return data.decode(codec, "replace")
     except Exception:
         ctx.note(f"charset {name!r} failed to decode (decoded as latin-1)")
         return data.decode("latin-1")
@@ -582,10 +714,14 @@ def _render_body(part: _Part, ctx: _Context, budget: int) -> list[tuple[str, str
         return []
     if part.is_multipart:
         if part.content_type == "multipart/alternative":
+            # Plain text first, HTML next; a blank alternative (some senders put an empty
+            # text/plain beside the real HTML) does not hide the others.
             for wanted in ("plain", "html"):
                 for child in part.children:
                     if _body_kind(child) == wanted:
-                        return _render_body(child, ctx, budget)
+                        rendered = _render_body(child, ctx, budget)
+                        if any(text.strip() for text, _ in rendered):
+                            return rendered
             return []
         chunks: list[tuple[str, str]] = []
         for child in part.children:
@@ -598,14 +734,30 @@ def _render_body(part: _Part, ctx: _Context, budget: int) -> list[tuple[str, str
         return []
     data = _payload(part, ctx)
     charset = part.params.get("charset")
+    if leaf_kind == "html" and charset is None:  # declared only in the HTML (older mailers)
+        meta = _META_CHARSET.search(data, 0, 4096)
+        charset = meta.group(1).decode("ascii") if meta else None
     if leaf_kind == "html":
         if len(data) > _MAX_HTML_BYTES:
             ctx.note("HTML body truncated")
             data = data[:_MAX_HTML_BYTES]
         return [(html_to_text(_decode_text(data, charset, ctx), limit=budget + 1), "html")]
     if len(data) > budget * 4:
-        data = data[: budget * 4 + 4]
+        data = _cut_utf8(data, budget * 4 + 4)
     return [(_decode_text(data, charset, ctx), "plain")]
+
+
+def _cut_utf8(data: bytes, size: int) -> bytes:
+    """``data[:size]`` without a UTF-8 sequence cut in half at the end."""
+    data = data[:size]
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte < 0x80:
+            break
+        if byte >= 0xC0:  # a lead byte: is its sequence complete?
+            need = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            return data[:-back] if need > back else data
+    return data
 
 
 def _body_text(top: _Part, ctx: _Context) -> str:
@@ -728,7 +880,7 @@ def _decode_words(value: str, label: str, ctx: _Context) -> str:
         except LookupError:
             ctx.note(f"unknown charset {charset[:40]!r} in an encoded word of {label}")
     try:
-        return str(_HEADER_FACTORY("subject", value))
+        return str(_HEADER_FACTORY("subject", _EW_CHARSET.sub(_superset_label, value)))
     except Exception:
         ctx.note(f"malformed encoded words in {label} (shown raw)")
         return value
@@ -763,6 +915,8 @@ def _sender(value: str | None, ctx: _Context) -> tuple[str, str]:
                 parsed = True
                 if len(addresses) > 1:
                     ctx.note("several From addresses; using the first")
+                if not name and (comment := _COMMENT.search(value)):  # addr (Real Name)
+                    name = _decode_words(comment.group(1), "'From'", ctx).strip()
         except Exception:
             parsed = False
     else:
@@ -778,6 +932,34 @@ def _sender(value: str | None, ctx: _Context) -> tuple[str, str]:
         if claimed and claimed.group(1).lower() != address.lower():
             ctx.note(f"display name {name[:80]!r} looks like another address; sender is {address}")
     return name, address
+
+
+def _reply_to(value: str | None, ctx: _Context) -> tuple[str, str]:
+    """(display name, addr-spec) of the first Reply-To address; empty when unreadable."""
+    if value is None or not value.strip():
+        return "", ""
+    name = address = ""
+    if ctx.may_use_stdlib(value):
+        try:
+            header = _HEADER_FACTORY("reply-to", value)
+            addresses = header.addresses if isinstance(header, AddressHeader) else ()
+            if addresses and addresses[0].username and addresses[0].domain:
+                first = addresses[0]
+                name = str(first.display_name)
+                address = f"{first.username}@{str(first.domain).lower()}"
+        except Exception:
+            address = ""
+    if not address:
+        match = _ANGLE_ADDR.search(value[:_MAX_STRUCTURED_CHARS]) or _BARE_ADDR.search(
+            value[:_MAX_STRUCTURED_CHARS]
+        )
+        if match:
+            local, _, domain = match.group(1).rpartition("@")
+            address = f"{local}@{domain.lower()}"
+    address = _clean(address, ctx, single_line=True, limit=_MAX_ADDRESS_CHARS).strip()
+    if not _MAILBOX.fullmatch(address):
+        return "", ""
+    return _clean(name, ctx, single_line=True, limit=_MAX_NAME_CHARS).strip(), address
 
 
 def _sender_fallback(value: str, ctx: _Context) -> tuple[str, str]:
@@ -817,6 +999,19 @@ def _date(value: str | None, ctx: _Context) -> datetime | None:
         return None
 
 
+def _bounced_message_id(top: _Part, ctx: _Context) -> str | None:
+    """The Message-ID of the message a delivery report returns (RFC 3462/6522: its copy in a
+    ``message/rfc822`` part, or its headers in a ``text/rfc822-headers`` part)."""
+    for part in _leaves(top):
+        if part.content_type not in _RETURNED_TYPES:
+            continue
+        data = part.body if part.content_type.startswith("message/") else _payload(part, ctx)
+        match = _RETURNED_ID.search(data[:_PART_HEADER_SECTION])
+        if match:
+            return _clean(match.group(1).decode("utf-8", "replace"), ctx, single_line=True)
+    return None
+
+
 def _is_auto_submitted(top: _Part, address: str) -> bool:
     """RFC 3834 Auto-Submitted, vendor auto-reply headers, bulk mail and bounces."""
     auto = top.get("auto-submitted")
@@ -849,6 +1044,11 @@ def _clean(text: str, ctx: _Context, *, single_line: bool, limit: int | None = N
         ctx.note("NUL bytes removed")
     text = _SURROGATES.sub("\ufffd", text)
     return sanitize_terminal(text, single_line=single_line, limit=limit)
+
+
+def format_size(n: int) -> str:
+    """``26 MB``, ``5.1 KB``: sizes in rejection reasons (binary units, as the caps)."""
+    return _fmt_size(n)
 
 
 def _fmt_size(n: int) -> str:
@@ -907,8 +1107,8 @@ def html_to_text(markup: str, *, limit: int = MAX_BODY_CHARS) -> str:
 
     def emit(text: str) -> None:
         nonlocal size
-        if not pre:
-            text = _SPACES.sub(" ", text)
+        if not pre:  # &nbsp; is layout (Outlook's empty paragraphs), not content
+            text = _SPACES.sub(" ", text.replace("\xa0", " "))
             if not out or out[-1].endswith("\n"):
                 text = text.lstrip(" ")
         if text:

@@ -17,14 +17,19 @@ Decisions worth knowing:
   has stored the messages. Skipped messages are reported in :attr:`ImapPoller.skipped`.
 * **Outgoing headers are checked** for CR/LF before anything is sent or written (header
   injection, CVE-2024-6923 is only fixed in newer CPython releases).
+* **Outgoing mail is 7-bit clean**: non-ASCII bodies are quoted-printable or base64 and an
+  internationalized domain is written in IDNA, so no server needs 8BITMIME or SMTPUTF8.
+* **IMAP folder names** are sent in modified UTF-7 ("Entwürfe" is ``Entw&APw-rfe``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import imaplib
 import ipaddress
+import logging
 import mailbox
 import re
 import smtplib
@@ -33,6 +38,7 @@ import ssl
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email import policy as email_policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -47,6 +53,7 @@ from opsconsole.core.text import sanitize_terminal
 __all__ = [
     "ImapPoller",
     "ImapSettings",
+    "MailRecipientError",
     "MailTransportError",
     "OutboxWriter",
     "SmtpSender",
@@ -54,16 +61,26 @@ __all__ = [
     "build_reply",
 ]
 
+log = logging.getLogger(__name__)
+
 _FETCH_BATCH = 20
+MAX_POLL_BYTES = 64 * 1024 * 1024
+"""Most message bytes one IMAP poll downloads (all are held in memory until stored)."""
 _STORE_BATCH = 200
 _MAX_ERROR_CHARS = 200
 _UID = re.compile(rb"UID (\d+)")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 _MSG_ID = re.compile(r"<[^<>\s]+>")
+_MODIFIED_UTF7 = re.compile(r"(?:[\x20-\x25\x27-\x7e]|&[A-Za-z0-9+,]*-)+")
+_SEVEN_BIT = email_policy.default.clone(cte_type="7bit")
 
 
 class MailTransportError(Exception):
     """A mail server could not be reached or refused the operation (one line, no secrets)."""
+
+
+class MailRecipientError(MailTransportError):
+    """The server works but refused the recipient(s) of this one message."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,16 +152,29 @@ class ImapPoller:
     Args:
         settings: Server, credentials and folder.
         max_bytes: Messages larger than this (by ``RFC822.SIZE``) are not downloaded.
+        max_poll_bytes: One fetch downloads at most this many bytes (at least one message).
     """
 
-    def __init__(self, settings: ImapSettings, *, max_bytes: int = MAX_MESSAGE_BYTES) -> None:
+    def __init__(
+        self,
+        settings: ImapSettings,
+        *,
+        max_bytes: int = MAX_MESSAGE_BYTES,
+        max_poll_bytes: int = MAX_POLL_BYTES,
+    ) -> None:
         self._settings = settings
         self._max_bytes = max_bytes
+        self._max_poll_bytes = max_poll_bytes
         self.skipped: list[tuple[str, str]] = []
         """``(uid, reason)`` of unseen messages the last fetch did not download."""
+        self._uidvalidity: str | None = None
+        """The folder's UIDVALIDITY when the UIDs were fetched (RFC 3501 §2.3.1.1)."""
 
     async def fetch_unseen(self, limit: int = 200) -> list[tuple[str, bytes]]:
         """Return ``(uid, raw message)`` for up to ``limit`` unseen messages, oldest first.
+
+        At most ``max_poll_bytes`` of them (at least one message): a backlog of big mail
+        is taken over several polls instead of all at once into memory.
 
         Messages over the size cap are left on the server unseen and listed in
         :attr:`skipped` with a reason; the caller may report them and :meth:`mark_seen` them.
@@ -157,6 +187,10 @@ class ImapPoller:
     async def mark_seen(self, uids: Sequence[str]) -> None:
         """Set ``\\Seen`` on the given UIDs.
 
+        UIDs only name the same messages while the folder's UIDVALIDITY stays: when the
+        folder was recreated since the fetch, nothing is marked (the new messages that now
+        carry those UIDs stay unseen and are fetched next time; the old ones are duplicates).
+
         Raises:
             MailTransportError: Connection, TLS, login or protocol failure.
             ValueError: A UID is not a positive number.
@@ -165,12 +199,13 @@ class ImapPoller:
         if any(not uid.isdigit() or uid.startswith("0") for uid in clean):
             raise ValueError("IMAP UIDs are positive numbers")
         if clean:
-            await asyncio.to_thread(self._mark_seen, clean)
+            await asyncio.to_thread(self._mark_seen, clean, self._uidvalidity)
 
     # -- blocking helpers (worker thread) ---------------------------------------------------
 
     def _fetch_unseen(self, limit: int) -> list[tuple[str, bytes]]:
         with self._session(readonly=True) as conn:
+            self._uidvalidity = _uidvalidity(conn)
             data = _check(conn.uid("SEARCH", "UNSEEN"), "UID SEARCH")
             found = b" ".join(d for d in data if isinstance(d, bytes))
             uids = [u.decode("ascii") for u in found.split()][:limit]
@@ -190,14 +225,18 @@ class ImapPoller:
                         sizes[uid_match.group(1).decode()] = int(size_match.group(1))
             skipped: list[tuple[str, str]] = []
             wanted: list[str] = []
+            total = 0
             for uid in uids:
                 size = sizes.get(uid)
                 if size is None:
                     continue  # expunged meanwhile
                 if size > self._max_bytes:
                     skipped.append((uid, f"message is {_mb(size)} (limit {_mb(self._max_bytes)})"))
+                elif wanted and total + size > self._max_poll_bytes:
+                    break  # held in memory at once: the rest waits for the next poll
                 else:
                     wanted.append(uid)
+                    total += size
             fetched: list[tuple[str, bytes]] = []
             for batch in _batches(wanted, _FETCH_BATCH):
                 response = conn.uid("FETCH", ",".join(batch), "(UID BODY.PEEK[])")
@@ -206,8 +245,17 @@ class ImapPoller:
             self.skipped = skipped
             return fetched
 
-    def _mark_seen(self, uids: list[str]) -> None:
+    def _mark_seen(self, uids: list[str], uidvalidity: str | None) -> None:
         with self._session(readonly=False) as conn:
+            now = _uidvalidity(conn)
+            if uidvalidity is not None and now is not None and now != uidvalidity:
+                log.warning(
+                    "IMAP folder %r was recreated (UIDVALIDITY %s, was %s): nothing marked seen",
+                    self._settings.folder,
+                    now,
+                    uidvalidity,
+                )
+                return
             for batch in _batches(uids, _STORE_BATCH):
                 response = conn.uid("STORE", ",".join(batch), "+FLAGS.SILENT", r"(\Seen)")
                 _check(response, "UID STORE")
@@ -312,6 +360,14 @@ def _check(response: tuple[str, list[object]], what: str) -> list[object]:
     return data
 
 
+def _uidvalidity(conn: imaplib.IMAP4) -> str | None:
+    """The selected folder's UIDVALIDITY (from the SELECT/EXAMINE answer), if the server sent
+    it."""
+    _, data = conn.response("UIDVALIDITY")
+    value = data[-1] if data else None
+    return value.decode("ascii", "replace").strip() if isinstance(value, bytes) else None
+
+
 def _parse_fetch(data: list[object]) -> dict[str, bytes]:
     """Map UID → literal from an ``imaplib`` FETCH response (UID may follow the literal)."""
     out: dict[str, bytes] = {}
@@ -334,9 +390,37 @@ def _parse_fetch(data: list[object]) -> dict[str, bytes]:
 
 
 def _quote_mailbox(name: str) -> str:
-    if re.fullmatch(r"[A-Za-z0-9_./-]+", name):
+    """The folder name as IMAP wants it: modified UTF-7 (RFC 3501 §5.1.3), quoted as needed."""
+    encoded = _modified_utf7(name)
+    if re.fullmatch(r"[A-Za-z0-9_./-]+", encoded):
+        return encoded
+    return '"' + encoded.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _modified_utf7(name: str) -> str:
+    """``Entwürfe`` → ``Entw&APw-rfe``; ``&`` → ``&-``; printable ASCII stays as it is.
+
+    A name already written in modified UTF-7 (as a server lists it) is kept as it is.
+    """
+    if "&" in name and _MODIFIED_UTF7.fullmatch(name):
         return name
-    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    out: list[str] = []
+    pending: list[str] = []
+
+    def flush() -> None:
+        if pending:
+            data = "".join(pending).encode("utf-16-be")
+            out.append("&" + base64.b64encode(data).rstrip(b"=").decode().replace("/", ",") + "-")
+            pending.clear()
+
+    for ch in name:
+        if " " <= ch <= "~":
+            flush()
+            out.append("&-" if ch == "&" else ch)
+        else:
+            pending.append(ch)
+    flush()
+    return "".join(out)
 
 
 def _batches(items: list[str], size: int) -> list[list[str]]:
@@ -398,12 +482,16 @@ class SmtpSender:
                 client.login(s.user, s.password or "")
             refused = client.send_message(message, from_addr=s.from_address)
             if refused:
-                rejected = ", ".join(sorted(refused))[:100]
-                raise MailTransportError(f"{where}: some recipients were refused: {rejected}")
+                rejected = _refusals(refused, s.password)
+                raise MailRecipientError(f"{where}: some recipients were refused: {rejected}")
         except MailTransportError:
             raise
         except (smtplib.SMTPException, OSError, EOFError) as exc:
             reason = _too_slow(s.deadline) if deadline.expired else _smtp_reason(exc, s.password)
+            if isinstance(exc, smtplib.SMTPRecipientsRefused) and not deadline.expired:
+                codes = {a[0] for a in exc.recipients.values() if isinstance(a, tuple)}
+                if not codes & {421}:  # 421: the server is closing, not judging the address
+                    raise MailRecipientError(f"{where}: {reason}") from None
             raise MailTransportError(f"{where}: {reason}") from None
         finally:
             if client is not None:
@@ -433,7 +521,14 @@ class _WatchedSMTP(smtplib.SMTP):
 def _smtp_reason(exc: BaseException, password: str | None) -> str:
     """One line for a failed SMTP conversation (the server's text scrubbed of the password)."""
     if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return "the server does not offer STARTTLS"
+        text = str(exc)
+        if "STARTTLS" in text:
+            return "the server does not offer STARTTLS"
+        if "AUTH" in text:
+            return "the server does not offer AUTH (cannot log in)"
+        if "SMTPUTF8" in text:
+            return "an address needs SMTPUTF8, which the server does not offer"
+        return _server_text([text], password) or "the server does not support the request"
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return f"login failed ({exc.smtp_code} {_server_text([exc.smtp_error], password)})"
     if isinstance(exc, smtplib.SMTPResponseException):
@@ -442,10 +537,23 @@ def _smtp_reason(exc: BaseException, password: str | None) -> str:
             return f"the answer is not SMTP: {text}"
         return f"{exc.smtp_code} {text}"
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return f"every recipient was refused: {', '.join(sorted(exc.recipients))[:100]}"
+        return f"every recipient was refused: {_refusals(exc.recipients, password)}"
     if isinstance(exc, smtplib.SMTPException):
         return _server_text([str(exc)], password) or type(exc).__name__
     return _os_reason(exc)
+
+
+def _refusals(refused: dict[str, tuple[int, bytes]], password: str | None) -> str:
+    """``kim@x.io (550 5.1.1 no such user)``: who was refused and what the server said
+    (a 421 "try again later" is not a bad address)."""
+    parts = []
+    for address in sorted(refused)[:3]:
+        answer = refused[address]
+        code, text = answer if isinstance(answer, tuple) and len(answer) == 2 else (0, b"")
+        said = _server_text([text], password)
+        parts.append(f"{address} ({code} {said})" if code else address)
+    more = f" and {len(refused) - 3} more" if len(refused) > 3 else ""
+    return sanitize_terminal(", ".join(parts), single_line=True, limit=_MAX_ERROR_CHARS) + more
 
 
 # -- outbox -----------------------------------------------------------------------------------
@@ -540,10 +648,11 @@ def build_reply(
     line = (subject.splitlines() or [""])[0].replace("\x00", "").strip()
     if in_reply_to and not line.lower().startswith("re:"):
         line = f"Re: {line}"
+    recipient = _recipient(to_name, to_address)
 
-    message = EmailMessage()
+    message = EmailMessage(policy=_SEVEN_BIT)
     message["From"] = from_address
-    message["To"] = Address(display_name=to_name, addr_spec=to_address)
+    message["To"] = recipient
     message["Subject"] = line
     message["Date"] = format_datetime((now or datetime.now(UTC)).astimezone(UTC))
     message["Message-ID"] = make_msgid(domain=message_id_domain)
@@ -553,8 +662,36 @@ def build_reply(
         message["References"] = " ".join(thread)
     if auto:
         message["Auto-Submitted"] = "auto-replied"
+    # 7-bit clean: non-ASCII text goes out quoted-printable or base64 (whichever is
+    # shorter), so no 8BITMIME is needed (smtplib never declares BODY=8BITMIME anyway).
     message.set_content(body.replace("\x00", ""))
     return message
+
+
+def _recipient(name: str, address: str) -> Address:
+    """The ``To`` address; an internationalized domain is written in its ASCII (IDNA) form.
+
+    Raises:
+        ValueError: One line, when the address is missing or cannot be written to.
+    """
+    spec = address.strip()
+    local, at, domain = spec.rpartition("@")
+    if not at or not local or not domain:
+        shown = f" {spec[:80]!r}" if spec else ""
+        raise ValueError(f"no valid address to send to{shown} (the sender's address is unreadable)")
+    if not local.isascii():
+        raise ValueError(
+            f"cannot send to {spec[:80]!r}: a non-ASCII mailbox name needs SMTPUTF8 (not supported)"
+        )
+    if not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ValueError(f"cannot send to {spec[:80]!r}: invalid domain name") from None
+    try:
+        return Address(display_name=name, addr_spec=f"{local}@{domain}")
+    except Exception:  # HeaderParseError, IndexError: the stdlib's errors for bad addresses
+        raise ValueError(f"cannot send to {spec[:80]!r}: not a valid email address") from None
 
 
 # -- shared helpers ------------------------------------------------------------------------------

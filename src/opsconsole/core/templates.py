@@ -199,7 +199,13 @@ Category: [Auto-detected category]
 )
 """The §3.1 auto-reply sent on intake (its subject follows the §6 reply subjects)."""
 
-_REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|fwd?|fw|aw|sv|wg)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
+_REPLY_PREFIX = re.compile(
+    r"^\s*(?:(?:re|fwd?|fw|aw|sv|wg|antw|antwort|tr|rv|enc|vs|rif|odp|ynt|回复|回覆|答复|转发|轉寄)"
+    r"\s*(?:\[\d+\])?\s*[:：]\s*)+",
+    re.I,
+)
+"""Reply and forward prefixes of English, German, Nordic, Dutch, French, Spanish,
+Portuguese, Italian, Polish, Turkish and Chinese mail clients."""
 _LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
 
 
@@ -240,7 +246,7 @@ def render(
     """
     requester = ticket.requester
     values = {
-        "[Customer Name]": requester.name.strip() or requester.address,
+        "[Customer Name]": _one_line(requester.name) or requester.address,
         "#XXX": f"#{ticket.number}",
         "https://support.company.com/tickets/XXX": ticket_url,
         "[One-line summary of their problem]": _one_line(ticket.subject),

@@ -116,7 +116,10 @@ class TriageResult:
 
 # -- default rules (guide §3.2, §3.3; issue #4 item 3) ----------------------------------------
 
-_REPLY = r"^\s*(?:(?:re|fwd?|fw|aw|sv|wg)\s*(?:\[\d+\])?\s*:\s*)*"
+_REPLY = (
+    r"^\s*(?:(?:re|fwd?|fw|aw|sv|wg|antw|antwort|tr|rv|enc|vs|rif|odp|ynt|回复|回覆|答复|转发|轉寄)"
+    r"\s*(?:\[\d+\])?\s*[:：]\s*)*"
+)
 """Reply/forward prefixes that may precede a subject tag: ``Re: Fwd: [BUG] …``."""
 _KEY = r"\bapi[- _]?keys?\b"
 _POLICY = r"\bpolic(?:y|ies)\b"

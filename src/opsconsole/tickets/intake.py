@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import logging
+import os
+import stat
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from opsconsole.adapters.mail import MAX_MESSAGE_BYTES, delivery_order
+from opsconsole.adapters.mail import MAX_MESSAGE_BYTES, delivery_order, format_size
 from opsconsole.config.schema import Config
 from opsconsole.tickets.service import IntakeResult, TicketService
 
@@ -62,6 +66,8 @@ class MailboxPoller:
         self.config = config
         self.error: str | None = None
         self._imap = None
+        self._unreadable: set[str] = set()
+        """Maildir entries already reported as unreadable (reported once, not every poll)."""
         from opsconsole.tickets.runtime import imap_settings
 
         settings = imap_settings(config)
@@ -101,15 +107,25 @@ class MailboxPoller:
             if name.startswith("."):
                 continue
             file = new / name
-            size = (await asyncio.to_thread(file.stat)).st_size
+            source = f"maildir:{name}"
             cap = max_message_bytes(self.config)
-            if size > cap:  # never read a huge file into memory
-                reason = f"message is {size / 1e6:.1f} MB (limit {cap / 1e6:.0f} MB)"
-                report.results.append(IntakeResult("rejected", f"maildir:{name}", reason=reason))
+            try:
+                raw = await asyncio.to_thread(_read_message, file, cap)
+            except FileNotFoundError:
+                continue  # taken meanwhile (another poller moved it to cur/)
+            except OSError as exc:  # one bad entry must not stall the mail behind it
+                if name not in self._unreadable:
+                    self._unreadable.add(name)
+                    why = f"cannot read: {exc.strerror or type(exc).__name__}"
+                    report.results.append(IntakeResult("rejected", source, reason=why))
+                continue
+            if isinstance(raw, int):  # never read a huge file into memory
+                reason = f"message is {format_size(raw)} (limit {format_size(cap)})"
+                report.results.append(IntakeResult("rejected", source, reason=reason))
             else:
-                raw = await asyncio.to_thread(file.read_bytes)
-                report.results.append(await self.service.ingest(raw, source=f"maildir:{name}"))
-            await asyncio.to_thread(file.rename, path / "cur" / f"{name}:2,S")
+                report.results.append(await self.service.ingest(raw, source=source))
+            with contextlib.suppress(FileNotFoundError):  # another poller moved it to cur/
+                await asyncio.to_thread(file.rename, path / "cur" / f"{name}:2,S")
 
     async def _poll_imap(self, report: ImportReport) -> None:
         assert self._imap is not None
@@ -139,6 +155,21 @@ class MailboxPoller:
 def max_message_bytes(config: Config) -> int:
     """The size cap applied before parsing (``email.max_message_bytes``)."""
     return config.email.max_message_bytes if config.email is not None else MAX_MESSAGE_BYTES
+
+
+def _read_message(file: Path, cap: int) -> bytes | int:
+    """The file's bytes, or its size when that is over ``cap``.
+
+    Raises:
+        OSError: e.g. IsADirectoryError for a folder in ``new/``, or PermissionError.
+    """
+    if not stat.S_ISREG(file.stat().st_mode):  # before open(): a FIFO would block it
+        raise OSError(errno.EINVAL, "not a regular file")
+    with file.open("rb") as fh:
+        info = os.fstat(fh.fileno())
+        if info.st_size > cap:
+            return info.st_size
+        return fh.read(cap + 1)
 
 
 def _ensure_maildir(path: Path) -> None:

@@ -11,18 +11,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from opsconsole.config.schema import Config
 from opsconsole.core.clock import Clock, system_clock
 from opsconsole.core.durations import format_duration
 from opsconsole.core.runbooks import Runbook, match_runbook
 from opsconsole.core.sla import SlaPolicy, SlaStatus, evaluate, next_deadline
-from opsconsole.core.store import TicketConflict, TicketStore
+from opsconsole.core.store import TicketConflict, TicketQuery, TicketStore
 from opsconsole.core.templates import (
     ACKNOWLEDGEMENT,
     TEMPLATES,
@@ -30,6 +30,7 @@ from opsconsole.core.templates import (
     Operator,
     escalation_block,
     render,
+    reply_subject,
 )
 from opsconsole.core.tickets import (
     Category,
@@ -43,10 +44,29 @@ from opsconsole.core.tickets import (
 )
 from opsconsole.core.triage import TriageRule, triage
 
+if TYPE_CHECKING:
+    from opsconsole.adapters.mail import ParsedMail
+
 log = logging.getLogger(__name__)
 
 Outcome = Literal["imported", "threaded", "duplicate", "rejected", "ignored"]
 _TICKET_REF = re.compile(r"#(\d{1,9})\b")
+_MSG_ID = re.compile(r"<[^<>\s]{1,500}>")
+_MAX_REFERENCES = 20
+"""Message ids in a reply's References (the first, then the latest)."""
+_LINE_BREAKS = re.compile(r"[\r\n\x00]+")
+_REPLY_PREFIX = re.compile(
+    r"^\s*(?:re|aw|sv|antw|antwort|rif|odp|ynt|回复|回覆|答复)\s*(?:\[\d+\])?\s*[:：]", re.I
+)
+"""A reply's subject prefix (not a forward's: a forwarded mail is a new request)."""
+_NO_REPLY = frozenset({"noreply", "no-reply", "donotreply", "do-not-reply", "mailer", "forms"})
+_VIA = re.compile(r"\s+via\s+.*$", re.IGNORECASE)
+"""Google Groups' DMARC rewrite: From: "'Kim Park' via Support" <support@company.com>."""
+ACK_PAUSE_AFTER_FAILURE = timedelta(minutes=5)
+"""After the mail server fails an acknowledgement, intake sends none for this long."""
+ACK_LIMIT_PER_HOUR = 10
+"""No §3.1 acknowledgement to an address that already opened this many tickets in the last
+hour: an autoresponder without auto-reply headers would otherwise loop with intake."""
 _SLA_INPUTS = ("severity", "first_response_at", "resolved_at", "pauses")
 """The ticket fields the stored ``next_due`` is computed from (besides ``received_at``)."""
 _RETRIES = 5
@@ -94,6 +114,9 @@ class TicketService:
         self.rules: tuple[TriageRule, ...] = config.triage.to_rules()
         self.runbooks: tuple[Runbook, ...] = config.runbooks.to_runbooks()
         self.operator: Operator = config.operator.to_operator()
+        self._intake_lock = asyncio.Lock()
+        self._ack_paused_until: datetime | None = None
+        self._ack_pause_reason = ""
 
     @property
     def actor(self) -> str:
@@ -131,38 +154,57 @@ class TicketService:
             )
         except MailRejected as exc:
             return IntakeResult("rejected", source, reason=exc.reason)
+        # One message at a time from the duplicate check to the write: the same mail
+        # fetched twice at once (Maildir and IMAP, two polls) must not be taken for new twice.
+        async with self._intake_lock:
+            result, ticket = await self._ingest_parsed(mail, source)
+        if ticket is not None:
+            await self._acknowledge(ticket, mail.message_id, mail.references)
+        return result
+
+    async def _ingest_parsed(
+        self, mail: ParsedMail, source: str
+    ) -> tuple[IntakeResult, Ticket | None]:
+        """Store one parsed message; the ticket is returned when a new one was created."""
         if await self.store.find_ticket_by_message_id(mail.message_id) is not None:
-            return IntakeResult("duplicate", source, reason=mail.message_id)
+            return IntakeResult("duplicate", source, reason=mail.message_id), None
         now = self.clock()
+        name, address = self._requester(mail)
+        own = self._is_support_address(address)  # our own mail (a copy, a Cc), not relayed
         inbound = ThreadMessage(
             direction=Direction.INBOUND,
             at=now,
-            author=mail.from_address or mail.from_name or "unknown sender",
+            author=address or name or "unknown sender",
             body=mail.body,
             subject=mail.subject,
             message_id=mail.message_id,
             attachments=mail.attachments,
             defects=mail.defects,
         )
-        number = await self._thread_of(mail.in_reply_to, mail.references, mail.subject)
+        number = await self._thread_of(mail.in_reply_to, mail.references, mail.subject, address)
+        if number is None and mail.bounced_message_id:  # a reply or acknowledgement bounced
+            number = await self.store.find_ticket_by_message_id(mail.bounced_message_id)
         if number is not None:
             await self.store.add_message(number, inbound, actor="intake")
             ticket = await self.store.get_ticket(number)
-            if ticket is not None and ticket.status is Status.PENDING_CUSTOMER:
+            # An out-of-office answer to our reply is kept in the thread, but it is not the
+            # customer answering: the ticket stays pending on them.
+            human = not mail.auto_submitted and not own
+            if ticket is not None and human and ticket.status is Status.PENDING_CUSTOMER:
                 ticket = await self.set_status(number, Status.OPEN, actor="intake")
             elif ticket is not None:
                 self._notify(ticket)
-            return IntakeResult("threaded", source, number=number)
+            return IntakeResult("threaded", source, number=number), None
         if mail.auto_submitted:
-            return IntakeResult("ignored", source, reason="auto-reply or bounce")
+            return IntakeResult("ignored", source, reason="auto-reply or bounce"), None
+        if own:  # email.support_address: "mail from it never becomes a ticket"
+            return IntakeResult("ignored", source, reason="from the support address"), None
         result = triage(mail.subject, mail.body, self.rules)
         runbook = match_runbook(mail.subject, mail.body, self.runbooks)
         draft = Ticket(
             number=0,
             subject=mail.subject or "(no subject)",
-            requester=Requester(
-                name=mail.from_name, address=mail.from_address, company=_company(mail.from_address)
-            ),
+            requester=Requester(name=name, address=address, company=_company(address)),
             received_at=now,
             category=result.category,
             severity=result.severity,
@@ -173,11 +215,40 @@ class TicketService:
         draft = replace(draft, next_due=next_deadline(draft, self.policy, now))
         ticket = await self.store.create_ticket(draft, inbound, actor="intake")
         self._notify(ticket)
-        await self._acknowledge(ticket, mail.message_id)
-        return IntakeResult("imported", source, number=ticket.number)
+        return IntakeResult("imported", source, number=ticket.number), ticket
+
+    def _requester(self, mail: ParsedMail) -> tuple[str, str]:
+        """Who wrote in: the From, or the Reply-To when the From is only a relay.
+
+        A relay is our own address or domain (a Google Group or a web form sending as
+        support@, with the customer in Reply-To), a no-reply sender, or no From at all.
+        Replies and the acknowledgement then go to the customer, not back to the relay.
+        """
+        sender = mail.from_address
+        relayed = bool(mail.reply_to) and mail.reply_to.casefold() != sender.casefold()
+        if relayed and (
+            not sender
+            or self._is_support_address(sender, domain=True)
+            or sender.rpartition("@")[0].casefold().replace("_", "-") in _NO_REPLY
+        ):
+            name = mail.reply_to_name or _VIA.sub("", mail.from_name).strip().strip("'\"")
+            return name, mail.reply_to
+        return mail.from_name, sender
+
+    def _is_support_address(self, address: str, *, domain: bool = False) -> bool:
+        """Whether ``address`` is ours (``email.support_address`` or the From of replies);
+        with ``domain``, any address at their domains."""
+        email = self.config.email
+        if email is None or not address:
+            return False
+        ours = {email.support_address.casefold(), email.from_address.casefold()}
+        address = address.casefold()
+        if domain:
+            return address.rpartition("@")[2] in {o.rpartition("@")[2] for o in ours}
+        return address in ours
 
     async def _thread_of(
-        self, in_reply_to: str | None, references: tuple[str, ...], subject: str
+        self, in_reply_to: str | None, references: tuple[str, ...], subject: str, sender: str
     ) -> int | None:
         for message_id in (in_reply_to, *reversed(references)):
             if message_id:
@@ -186,15 +257,61 @@ class TicketService:
                     return number
         for match in _TICKET_REF.finditer(subject):
             number = int(match.group(1))
-            if await self.store.get_ticket(number) is not None:
+            ticket = await self.store.get_ticket(number)
+            if ticket is not None and self._may_join(ticket, sender):
                 return number
+        return await self._thread_by_subject(subject, sender)
+
+    async def _thread_by_subject(self, subject: str, sender: str) -> int | None:
+        """A reply ("Re:", "AW:", "SV:", …) whose client dropped In-Reply-To/References joins
+        the same sender's open ticket with the same subject (the newest one)."""
+        if not sender or not _REPLY_PREFIX.match(subject):
+            return None
+        topic = reply_subject(subject).casefold()
+        if not topic:
+            return None
+        query = TicketQuery(text=sender, open_only=True, sort="received", descending=True, limit=50)
+        for ticket in await self.store.list_tickets(query):
+            same_sender = ticket.requester.address.casefold() == sender.casefold()
+            if same_sender and reply_subject(ticket.subject).casefold() == topic:
+                return ticket.number
         return None
 
-    async def _acknowledge(self, ticket: Ticket, message_id: str) -> None:
+    def _may_join(self, ticket: Ticket, sender: str) -> bool:
+        """Whether a mail naming ``#N`` in its subject (and nothing in its headers) joins
+        ticket N: only from someone already on the ticket, a colleague at the requester's
+        company domain, or our own team. A stranger's "Invoice #205" is not a reply to
+        someone else's ticket #205 (and must not land in their thread)."""
+        address = sender.strip().casefold()
+        if not address:
+            return False
+        known = {ticket.requester.address.casefold()}
+        known |= {m.author.casefold() for m in ticket.thread if m.direction is Direction.INBOUND}
+        if address in known:
+            return True
+        domain = address.rpartition("@")[2]
+        email = self.config.email
+        ours = (email.from_address if email is not None else self.operator.email).casefold()
+        company = ticket.requester.company.casefold()
+        return bool(domain) and domain in {company, ours.rpartition("@")[2]}
+
+    async def _acknowledge(
+        self, ticket: Ticket, message_id: str, references: Sequence[str] = ()
+    ) -> None:
         """The guide's §3.1 auto-reply; recorded in the thread, never blocking intake."""
         email = self.config.email
         if self.sender is None or email is None or email.smtp is None:
             return  # the acknowledgement goes out only when SMTP is configured (guide §3.1)
+        recent = await self._recent_tickets_from(ticket)
+        if recent >= ACK_LIMIT_PER_HOUR:
+            # An autoresponder that sets none of the auto-reply headers answers every
+            # acknowledgement with a new mail: stop the loop (the tickets are still made).
+            note = (
+                f"Auto-reply not sent: {recent} other tickets from {ticket.requester.address} "
+                "in the last hour (mail loop protection)"
+            )
+            await self.add_note(ticket.number, note, actor="intake")
+            return
         target = self.policy.target(ticket.severity).response
         window = format_duration(target) if target else "best effort"
         subject, body = render(
@@ -204,10 +321,45 @@ class TicketService:
             ticket_url=self.ticket_url(ticket.number),
             response_window=window,
         )
+        now = self.clock()
+        if self._ack_paused_until is not None and now < self._ack_paused_until:
+            # The mail server failed moments ago: waiting for its timeout again on every new
+            # ticket would stall intake for minutes per message. Retried after the pause.
+            until = self._ack_paused_until.astimezone(self.config.tz).strftime("%H:%M")
+            note = f"Auto-reply not sent: {self._ack_pause_reason} (not retried before {until})"
+            await self.add_note(ticket.number, note, actor="intake")
+            return
         try:
-            await self._deliver(ticket, subject, body, in_reply_to=message_id, auto=True)
+            await self._deliver(
+                ticket, subject, body, in_reply_to=message_id, references=references, auto=True
+            )
         except Exception as exc:  # intake must go on; the note says what happened
+            from opsconsole.adapters.mail_transport import MailRecipientError, MailTransportError
+
+            if isinstance(exc, MailTransportError) and not isinstance(exc, MailRecipientError):
+                self._ack_paused_until = now + ACK_PAUSE_AFTER_FAILURE
+                self._ack_pause_reason = f"the mail server failed: {exc}"
             await self.add_note(ticket.number, f"Auto-reply not sent: {exc}", actor="intake")
+        else:
+            self._ack_paused_until = None
+
+    async def _recent_tickets_from(self, ticket: Ticket) -> int:
+        """Other tickets from the same address received in the hour before this one."""
+        address = ticket.requester.address.casefold()
+        if not address:
+            return 0
+        since = ticket.received_at - timedelta(hours=1)
+        query = TicketQuery(
+            text=address, sort="received", descending=True, limit=ACK_LIMIT_PER_HOUR + 1
+        )
+        found = await self.store.list_tickets(query)
+        return sum(
+            1
+            for t in found
+            if t.number != ticket.number
+            and t.requester.address.casefold() == address
+            and t.received_at >= since
+        )
 
     # -- triage -----------------------------------------------------------------------
 
@@ -357,9 +509,13 @@ class TicketService:
     async def reply(self, number: int, subject: str, body: str) -> Ticket:
         """Send a reply (SMTP or outbox), record it, and stop the response clock."""
         ticket = await self._get(number)
-        inbound = [m for m in ticket.thread if m.direction is Direction.INBOUND and m.message_id]
-        last = inbound[-1].message_id if inbound else None
-        await self._deliver(ticket, subject, body, in_reply_to=last)
+        mails = [m for m in ticket.thread if m.direction is not Direction.NOTE and m.message_id]
+        inbound = [i for i, m in enumerate(mails) if m.direction is Direction.INBOUND]
+        last = mails[inbound[-1]].message_id if inbound else None
+        # References: the thread up to the message answered (RFC 5322 §3.6.4), so mail
+        # clients keep the whole conversation together, not just the last two messages.
+        earlier = [m.message_id for m in mails[: inbound[-1]]] if inbound else []
+        await self._deliver(ticket, subject, body, in_reply_to=last, references=earlier)
         changes: dict[str, object] = {}
         if ticket.first_response_at is None:
             changes["first_response_at"] = self.clock()
@@ -411,6 +567,7 @@ class TicketService:
         body: str,
         *,
         in_reply_to: str | None,
+        references: Sequence[str | None] = (),
         auto: bool = False,
     ) -> None:
         message = self._message(
@@ -419,6 +576,7 @@ class TicketService:
             to_name=ticket.requester.name,
             to_address=ticket.requester.address,
             in_reply_to=in_reply_to,
+            references=references,
             auto=auto,
         )
         await self._send(message)
@@ -440,6 +598,7 @@ class TicketService:
         to_name: str,
         to_address: str,
         in_reply_to: str | None = None,
+        references: Sequence[str | None] = (),
         auto: bool = False,
     ) -> EmailMessage:
         from opsconsole.adapters.mail_transport import build_reply
@@ -448,12 +607,12 @@ class TicketService:
         sender = email.from_address if email is not None else self.operator.email
         return build_reply(
             from_address=sender,
-            to_name=to_name,
+            to_name=_LINE_BREAKS.sub(" ", to_name).strip(),  # a name is one line, never a header
             to_address=to_address,
             subject=subject,
             body=body,
             in_reply_to=in_reply_to,
-            references=[in_reply_to] if in_reply_to else [],
+            references=_references(references, in_reply_to),
             message_id_domain=sender.rpartition("@")[2] or "opsconsole.local",
             auto=auto,
         )
@@ -475,6 +634,15 @@ class TicketService:
                 self.listener(ticket)
             except Exception:
                 log.exception("ticket listener failed")
+
+
+def _references(earlier: Sequence[str | None], in_reply_to: str | None) -> list[str]:
+    """``References`` for a reply: well-formed ids, each once, the first and the latest
+    kept when there are many, ending with the message answered."""
+    ids = [i for i in dict.fromkeys(earlier) if i and _MSG_ID.fullmatch(i) and i != in_reply_to]
+    if len(ids) > _MAX_REFERENCES - 1:
+        ids = [ids[0], *ids[-(_MAX_REFERENCES - 2) :]]
+    return [*ids, in_reply_to] if in_reply_to else ids
 
 
 def _saw(seen: Ticket | None, field: str) -> dict[str, object] | None:
