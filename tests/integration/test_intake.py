@@ -124,3 +124,31 @@ async def test_reply_goes_to_the_outbox_and_stops_the_response_clock(
     assert ticket.thread[-1].direction is Direction.OUTBOUND
     sent = list(mailbox.Maildir(str(tmp_path / "outbox"), create=False))
     assert len(sent) == 1 and sent[0]["In-Reply-To"] == "<q@x.io>"
+
+
+@pytest.mark.parametrize("status", [Status.RESOLVED, Status.CLOSED])
+async def test_a_customer_reply_reopens_a_resolved_ticket(
+    service: TicketService, status: Status
+) -> None:
+    """ "It's broken again" on a resolved ticket used to be appended while the ticket stayed
+    resolved, out of the open queue, where nobody would see it."""
+    await service.ingest(raw_mail("Dashboard blank", "blank", message_id="<r1@x.io>"), source="")
+    await service.set_status(101, status)
+    assert (await service.store.get_ticket(101)).resolved_at is not None
+    service.clock.advance(hours=3)
+    again = raw_mail(
+        "Re: Dashboard blank", "broken again", message_id="<r2@x.io>", In_Reply_To="<r1@x.io>"
+    )
+    auto = raw_mail(
+        "Re: Dashboard blank",
+        "away",
+        message_id="<r3@x.io>",
+        In_Reply_To="<r1@x.io>",
+        Auto_Submitted="auto-replied",
+    )
+    await service.ingest(auto, source="")
+    assert (await service.store.get_ticket(101)).status is status  # an auto-reply does not
+    await service.ingest(again, source="")
+    ticket = await service.store.get_ticket(101)
+    assert ticket.status is Status.OPEN and ticket.resolved_at is None
+    assert ticket.thread[-1].message_id == "<r2@x.io>"

@@ -70,6 +70,8 @@ hour: an autoresponder without auto-reply headers would otherwise loop with inta
 _SLA_INPUTS = ("severity", "first_response_at", "resolved_at", "pauses")
 """The ticket fields the stored ``next_due`` is computed from (besides ``received_at``)."""
 _RETRIES = 5
+_REOPENED_BY_A_REPLY = frozenset({Status.PENDING_CUSTOMER, Status.RESOLVED, Status.CLOSED})
+"""Statuses a customer's own (not automatic) reply moves back to open."""
 """How often a derived write is recomputed after another process changed its inputs."""
 
 
@@ -188,9 +190,11 @@ class TicketService:
             await self.store.add_message(number, inbound, actor="intake")
             ticket = await self.store.get_ticket(number)
             # An out-of-office answer to our reply is kept in the thread, but it is not the
-            # customer answering: the ticket stays pending on them.
+            # customer answering: the ticket stays pending on them (or resolved).
             human = not mail.auto_submitted and not own
-            if ticket is not None and human and ticket.status is Status.PENDING_CUSTOMER:
+            if ticket is not None and human and ticket.status in _REOPENED_BY_A_REPLY:
+                # The customer answered: back in the open queue, so it cannot go unseen
+                # (a reply to a resolved ticket used to stay resolved, out of the queue).
                 ticket = await self.set_status(number, Status.OPEN, actor="intake")
             elif ticket is not None:
                 self._notify(ticket)
