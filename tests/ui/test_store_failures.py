@@ -209,3 +209,37 @@ async def test_periodic_failures_are_told_once_and_again_when_they_recover() -> 
         ("error", "Saving the checklist: database is locked"),
     ]
     assert all(not n.markup for n in app._notifications)
+
+
+async def test_a_reply_sent_but_not_recorded_is_not_offered_again(
+    tmp_path: Path, slack: SlackFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reply went out, then recording it failed: the editor must not come back (a second
+    ctrl+s mailed the customer twice); a warning says it went out and will be recorded."""
+    import mailbox
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    app, stores = await breakable_console(tmp_path, console_config(tmp_path, slack.webhook_url))
+    async with app.run_test(size=(150, 45)) as pilot:
+        store = stores[0]
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, TicketsScreen) and app.screen.rows)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TicketScreen))
+        await pilot.press("r")
+        await until(
+            pilot, lambda: isinstance(app.screen, EditorScreen) and app.screen.query(TextArea)
+        )
+        store.only, store.broken = frozenset({"add_message"}), True
+        await pilot.press("ctrl+s")
+        warnings = lambda: [  # noqa: E731
+            str(n.message) for n in app._notifications if n.severity == "warning"
+        ]
+        await until(pilot, lambda: any("not recorded yet" in w for w in warnings()))
+        await pilot.pause()
+        assert isinstance(app.screen, TicketScreen)  # the editor did not come back
+        outbox = tmp_path / "outbox"
+        assert len(list(mailbox.Maildir(str(outbox), create=False))) == 1
+        store.broken = False
+        assert await app.ticket_service.flush_unrecorded() == 1
+        assert app.is_running and app._exception is None

@@ -77,8 +77,13 @@ class TicketActions(Screen[Any]):
         if service is None or number is None:
             self.notify("No ticket selected", severity="warning")
             return False
+        from opsconsole.tickets.service import SentNotRecorded
+
         try:
             await call(service, number)
+        except SentNotRecorded as exc:  # the mail went out: never offer to send it again
+            self.notify(f"#{number}: {one_line(exc)}", severity="warning", timeout=15, markup=False)
+            return True
         except Exception as exc:  # SMTP refused, a conflict, a store error: say so, keep going
             reason = one_line(exc)
             self.notify(

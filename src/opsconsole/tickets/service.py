@@ -9,9 +9,10 @@ stored ``next_due`` the queue sorts by — and it records every change in the au
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -22,7 +23,7 @@ from opsconsole.core.clock import Clock, system_clock
 from opsconsole.core.durations import format_duration
 from opsconsole.core.runbooks import Runbook, match_runbook
 from opsconsole.core.sla import SlaPolicy, SlaStatus, evaluate, next_deadline
-from opsconsole.core.store import TicketConflict, TicketQuery, TicketStore
+from opsconsole.core.store import StoreError, TicketConflict, TicketQuery, TicketStore
 from opsconsole.core.templates import (
     ACKNOWLEDGEMENT,
     TEMPLATES,
@@ -75,6 +76,11 @@ _REOPENED_BY_A_REPLY = frozenset({Status.PENDING_CUSTOMER, Status.RESOLVED, Stat
 """How often a derived write is recomputed after another process changed its inputs."""
 
 
+class SentNotRecorded(Exception):
+    """A mail (reply, escalation, acknowledgement) went out, but the database failed to
+    record it. It is kept and written by the next service call; never send it again."""
+
+
 @dataclass(frozen=True, slots=True)
 class IntakeResult:
     """What happened to one message at intake (for the import report)."""
@@ -119,6 +125,8 @@ class TicketService:
         self._intake_lock = asyncio.Lock()
         self._ack_paused_until: datetime | None = None
         self._ack_pause_reason = ""
+        self._unrecorded: list[Callable[[], Awaitable[Ticket]]] = []
+        self._flush_lock = asyncio.Lock()  # one flush at a time: each record written once
 
     @property
     def actor(self) -> str:
@@ -150,6 +158,7 @@ class TicketService:
         from opsconsole.adapters.mail import MailRejected, parse_message
         from opsconsole.tickets.intake import max_message_bytes
 
+        await self.flush_unrecorded()
         try:
             mail = await asyncio.to_thread(
                 parse_message, raw, max_bytes=max_message_bytes(self.config)
@@ -334,7 +343,7 @@ class TicketService:
             await self.add_note(ticket.number, note, actor="intake")
             return
         try:
-            await self._deliver(
+            outbound = await self._deliver(
                 ticket, subject, body, in_reply_to=message_id, references=references, auto=True
             )
         except Exception as exc:  # intake must go on; the note says what happened
@@ -346,6 +355,14 @@ class TicketService:
             await self.add_note(ticket.number, f"Auto-reply not sent: {exc}", actor="intake")
         else:
             self._ack_paused_until = None
+            number = ticket.number
+
+            async def record() -> Ticket:
+                await self.store.add_message(number, outbound, actor=outbound.author)
+                return await self._get(number)
+
+            with contextlib.suppress(SentNotRecorded):  # kept; written by a later call
+                await self._record(record, f"the acknowledgement of #{number} was sent")
 
     async def _recent_tickets_from(self, ticket: Ticket) -> int:
         """Other tickets from the same address received in the hour before this one."""
@@ -484,6 +501,7 @@ class TicketService:
 
     async def add_note(self, number: int, body: str, *, actor: str | None = None) -> Ticket:
         """Append an internal note to the thread."""
+        await self.flush_unrecorded()
         note = ThreadMessage(
             direction=Direction.NOTE, at=self.clock(), author=actor or self.actor, body=body
         )
@@ -519,17 +537,24 @@ class TicketService:
         # References: the thread up to the message answered (RFC 5322 §3.6.4), so mail
         # clients keep the whole conversation together, not just the last two messages.
         earlier = [m.message_id for m in mails[: inbound[-1]]] if inbound else []
-        await self._deliver(ticket, subject, body, in_reply_to=last, references=earlier)
-        changes: dict[str, object] = {}
-        if ticket.first_response_at is None:
-            changes["first_response_at"] = self.clock()
-        if ticket.status is Status.NEW:
-            changes["status"] = Status.OPEN
-        if changes:
-            return await self.update(number, changes)
-        ticket = await self._get(number)
-        self._notify(ticket)
-        return ticket
+        await self.flush_unrecorded()
+        outbound = await self._deliver(ticket, subject, body, in_reply_to=last, references=earlier)
+        sent_at = outbound.at
+
+        async def record() -> Ticket:
+            await self.store.add_message(number, outbound, actor=outbound.author)
+            current = await self._get(number)
+            changes: dict[str, object] = {}
+            if current.first_response_at is None:
+                changes["first_response_at"] = sent_at  # the response clock stops at the send
+            if current.status is Status.NEW:
+                changes["status"] = Status.OPEN
+            if changes:
+                return await self.update(number, changes)
+            self._notify(current)
+            return current
+
+        return await self._record(record, f"the reply to #{number} was sent")
 
     def draft_escalation(self, ticket: Ticket, level: Level, evidence: Evidence) -> tuple[str, str]:
         """The guide §5 info block for L2 engineering or L3 on-call."""
@@ -541,6 +566,7 @@ class TicketService:
     async def escalate(self, number: int, level: Level, subject: str, body: str) -> Ticket:
         """Deliver the escalation, note it in the thread, raise the level."""
         await self._get(number)  # KeyError before anything is sent
+        await self.flush_unrecorded()
         address = self.escalation_address(level)
         message = self._message(subject, body, to_name=level.value, to_address=address)
         await self._send(message)
@@ -552,8 +578,12 @@ class TicketService:
             body=f"Escalated to {level.value} ({address}):\n\n{body}",
             message_id=str(message["Message-ID"]),
         )
-        await self.store.add_message(number, note, actor=self.actor)
-        return await self.update(number, {"level": level, "status": Status.ESCALATED})
+
+        async def record() -> Ticket:
+            await self.store.add_message(number, note, actor=note.author)
+            return await self.update(number, {"level": level, "status": Status.ESCALATED})
+
+        return await self._record(record, f"the escalation of #{number} to {address} was sent")
 
     def escalation_address(self, level: Level) -> str:
         """Where an escalation to ``level`` goes (``email.escalation``)."""
@@ -573,7 +603,8 @@ class TicketService:
         in_reply_to: str | None,
         references: Sequence[str | None] = (),
         auto: bool = False,
-    ) -> None:
+    ) -> ThreadMessage:
+        """Send a mail to the requester; the caller records the returned thread message."""
         message = self._message(
             subject,
             body,
@@ -592,7 +623,41 @@ class TicketService:
             body=body,
             message_id=str(message["Message-ID"]),
         )
-        await self.store.add_message(ticket.number, outbound, actor=outbound.author)
+        return outbound
+
+    async def _record(self, record: Callable[[], Awaitable[Ticket]], what: str) -> Ticket:
+        """Write what was just sent; if the database fails, keep it for a later write.
+
+        Raises:
+            SentNotRecorded: the mail went out but could not be recorded yet. Sending it
+                again would mail it twice; it is written by :meth:`flush_unrecorded`.
+        """
+        try:
+            return await record()
+        except StoreError as exc:
+            self._unrecorded.append(record)
+            raise SentNotRecorded(
+                f"{what}, but it is not recorded yet ({exc}); it will be once the database "
+                "answers: do not send it again"
+            ) from exc
+
+    @property
+    def unrecorded(self) -> int:
+        """Sent mails waiting to be written to their tickets."""
+        return len(self._unrecorded)
+
+    async def flush_unrecorded(self) -> int:
+        """Write sent mails a failing database could not take; returns how many were."""
+        written = 0
+        async with self._flush_lock:
+            while self._unrecorded:
+                try:
+                    await self._unrecorded[0]()
+                except StoreError:
+                    break  # still failing: kept, in order, for the next call
+                self._unrecorded.pop(0)
+                written += 1
+        return written
 
     def _message(
         self,
