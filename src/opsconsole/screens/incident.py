@@ -230,7 +230,7 @@ class IncidentScreen(Screen[None]):
                 Content.assemble(
                     (f"#{incident.id:<4}", "bold"),
                     f"{incident.started_at:%Y-%m-%d %H:%M}  ",
-                    (f"{incident.status.value:<13}", ""),
+                    (f"{incident.status.value:<14}", ""),  # "investigating" is 13
                     f"duration {duration_label(metrics.duration):<10} first update {first:<8} "
                     f"cadence kept {kept:<5} ",
                     (review, "dim"),
