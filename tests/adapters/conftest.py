@@ -21,6 +21,8 @@ from urllib.parse import parse_qs
 import pytest
 import trustme
 
+from canned_server import Canned
+
 SLOW_SECONDS = 5.0
 """How long ``/slow`` sleeps (far beyond any probe timeout used in tests)."""
 
@@ -308,3 +310,13 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server() -> Iterator[Canned]:
+    """A :class:`canned_server.Canned` loopback server (routes set by the test)."""
+    canned = Canned()
+    try:
+        yield canned
+    finally:
+        canned.close()

@@ -7,19 +7,14 @@ console does (a ``SourceUpdated`` message) and reads the table back.
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
-import pytest
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable, Static
 
+from canned_server import Answer, Canned
 from opsconsole.adapters.prometheus import PrometheusSource
 from opsconsole.adapters.sentry import SentrySource
 from opsconsole.config.sources import PrometheusConfig, SentryConfig
@@ -30,62 +25,6 @@ from opsconsole.widgets.sentry_pane import SentryPane
 from opsconsole.widgets.source_pane import SourcePane
 
 NOW = datetime(2026, 11, 2, 7, 0, tzinfo=UTC)
-Answer = tuple[int, dict[str, str], Any]
-Route = Callable[[dict[str, str]], Answer]
-
-
-class Canned(ThreadingHTTPServer):
-    """A loopback HTTP server answering each path with a canned (status, headers, body)."""
-
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.routes: dict[str, Route] = {}
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
-        self._thread.start()
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def close(self) -> None:
-        self.shutdown()
-        self.server_close()
-        self._thread.join(5)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: Canned
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        parts = urlsplit(self.path)
-        route = self.server.routes.get(parts.path)
-        if route is None:
-            status, headers, out = 404, {"Content-Type": "text/plain"}, b"404 page not found"
-        else:
-            status, headers, out = route(dict(parse_qsl(parts.query, keep_blank_values=True)))
-        if not isinstance(out, bytes):
-            out = json.dumps(out).encode()
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(out)))
-        self.end_headers()
-        self.wfile.write(out)
-
-
-@pytest.fixture
-def server() -> Iterator[Canned]:
-    canned = Canned()
-    try:
-        yield canned
-    finally:
-        canned.close()
 
 
 class Host(App[None]):
@@ -141,7 +80,7 @@ async def test_sentry_rows_without_a_usable_id_do_not_crash_the_pane(server: Can
         f'<{server.base}/x?cursor=0:0:1>; rel="previous"; results="false"; cursor="0:0:1", '
         f'<{server.base}/x?cursor=0:100:0>; rel="next"; results="false"; cursor="0:100:0"'
     )
-    server.routes["/api/0/organizations/acme/issues/"] = lambda q: (
+    server.routes["/api/0/organizations/acme/issues/"] = lambda q, _: (
         200,
         {"Content-Type": "application/json", "Link": link, "X-Hits": "4"},
         rows,
@@ -190,12 +129,13 @@ async def test_sentry_rows_without_a_usable_id_do_not_crash_the_pane(server: Can
 def serve_prometheus(server: Canned, *, range_error: str | None = None) -> None:
     """``/api/v1/query`` answers a vector, ``/api/v1/query_range`` a matrix (or an error)."""
 
-    def instant(query: dict[str, str]) -> Answer:
+    def instant(pairs: list[tuple[str, str]], _: bytes) -> Answer:
+        query = dict(pairs)
         value = query["query"].removeprefix("vector(").removesuffix(")")
         result = [{"metric": {}, "value": [1762066800.123, value]}]
         return 200, {"Content-Type": "application/json"}, _success("vector", result)
 
-    def ranged(query: dict[str, str]) -> Answer:
+    def ranged(_pairs: list[tuple[str, str]], _body: bytes) -> Answer:
         if range_error is not None:
             body = {"status": "error", "errorType": "bad_data", "error": range_error}
             return 400, {"Content-Type": "application/json"}, body
@@ -275,7 +215,7 @@ async def test_a_failed_chart_keeps_the_value_on_screen(server: Canned) -> None:
 async def test_a_failed_instant_query_still_says_error(server: Canned) -> None:
     """The other way round is unchanged: no value, "error", and the reason."""
     serve_prometheus(server)
-    server.routes["/api/v1/query"] = lambda q: (
+    server.routes["/api/v1/query"] = lambda q, _: (
         422,
         {"Content-Type": "application/json"},
         {"status": "error", "errorType": "execution", "error": "many-to-many matching"},
