@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from loopback_mail import free_port
 from opsconsole.adapters.mail import parse_message
 from opsconsole.adapters.mail_transport import ImapPoller, ImapSettings
 
@@ -26,17 +27,11 @@ PASSWORD = "canary-imap-pw-4d1"
 PYMAP = Path(sys.executable).with_name("pymap")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def pymap_port(tmp_path: Path) -> Iterator[int]:
     if not PYMAP.exists():
         pytest.fail("pymap is not installed in the venv (pip install pymap)")
-    port = _free_port()
+    port = free_port()
     args = [str(PYMAP), "--host", "127.0.0.1", "--port", str(port), "--no-tls"]
     args += ["dict", "--demo-user", USER, "--demo-password", PASSWORD]
     log = (tmp_path / "pymap.log").open("wb")

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import email
-import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -21,6 +20,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
 
+from loopback_mail import Recorder, free_port
 from opsconsole.adapters.mail import parse_message
 from opsconsole.adapters.mail_transport import (
     MailTransportError,
@@ -31,28 +31,13 @@ from opsconsole.adapters.mail_transport import (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Recorder:
-    envelopes: list[Envelope] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-
 @pytest.fixture
 def seven_bit_relay() -> Iterator[tuple[SmtpSettings, Recorder]]:
     recorder = Recorder()
     controller = Controller(
         recorder,
         hostname="127.0.0.1",
-        port=_free_port(),
+        port=free_port(),
         decode_data=True,  # no 8BITMIME; DATA must be ASCII ("500 Error: strict ASCII mode")
         enable_SMTPUTF8=False,
     )
@@ -182,7 +167,7 @@ class Refuser(Recorder):
 @pytest.fixture
 def refusing_relay() -> Iterator[tuple[SmtpSettings, Recorder]]:
     recorder = Refuser()
-    controller = Controller(recorder, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
     controller.start()
     settings = SmtpSettings(
         host="127.0.0.1",

@@ -17,9 +17,8 @@ import ssl
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -30,6 +29,7 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
 
+from loopback_mail import Recorder, free_port, wait_for_port
 from opsconsole.adapters.mail import parse_message
 from opsconsole.adapters.mail_transport import (
     ImapPoller,
@@ -46,23 +46,6 @@ from hostile_mail import ew_b, message
 PASSWORD = "s3cret-Pa55word"
 USER = "demouser"
 PYMAP = Path(sys.executable).with_name("pymap")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"pymap exited with {proc.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.05)
-    raise RuntimeError("pymap did not start listening")
 
 
 @pytest.fixture(scope="module")
@@ -105,14 +88,14 @@ class Pymap:
 def _run_pymap(tmp: Path, *tls_args: str) -> Iterator[Pymap]:
     if not PYMAP.exists():
         pytest.fail("pymap is not installed in the venv (pip install pymap)")
-    port = _free_port()
+    port = free_port()
     args = [str(PYMAP), "--host", "127.0.0.1", "--port", str(port)]
     args += list(tls_args) or ["--no-tls"]
     args += ["dict", "--demo-user", USER, "--demo-password", PASSWORD]
     log = (tmp / f"pymap-{port}.log").open("wb")
     proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
     try:
-        _wait_for_port(port, proc)
+        wait_for_port(port, proc)
         yield Pymap(port, proc)
     finally:
         proc.terminate()
@@ -212,7 +195,7 @@ async def test_bad_password_is_a_one_line_error_without_the_password(pymap: Pyma
 
 
 async def test_imap_connection_refused() -> None:
-    port = _free_port()
+    port = free_port()
     poller = ImapPoller(
         ImapSettings(
             host="127.0.0.1", port=port, user=USER, password=PASSWORD, tls=False, timeout=2
@@ -327,13 +310,8 @@ async def test_imap_implicit_tls(
 # -- SMTP -----------------------------------------------------------------------------------------
 
 
-@dataclass
-class Recorder:
-    envelopes: list[Envelope] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
-        self.envelopes.append(envelope)
-        return "250 OK"
+class RcptRecorder(Recorder):
+    """Refuses ``nobody@`` recipients with 550."""
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Envelope, address: str, options: list[str]
@@ -355,12 +333,12 @@ def _authenticator(
 
 
 @pytest.fixture
-def smtp_server(server_ssl: ssl.SSLContext) -> Iterator[tuple[Controller, Recorder]]:
-    recorder = Recorder()
+def smtp_server(server_ssl: ssl.SSLContext) -> Iterator[tuple[Controller, RcptRecorder]]:
+    recorder = RcptRecorder()
     controller = Controller(
         recorder,
         hostname="127.0.0.1",
-        port=_free_port(),
+        port=free_port(),
         tls_context=server_ssl,
         require_starttls=True,
         authenticator=_authenticator,
@@ -401,7 +379,7 @@ def _smtp(controller: Controller, client_ssl: ssl.SSLContext, **overrides: Any) 
 
 
 async def test_smtp_starttls_auth_delivers_a_threaded_reply(
-    smtp_server: tuple[Controller, Recorder], client_ssl: ssl.SSLContext
+    smtp_server: tuple[Controller, RcptRecorder], client_ssl: ssl.SSLContext
 ) -> None:
     controller, recorder = smtp_server
     await SmtpSender(_smtp(controller, client_ssl)).send(_reply())
@@ -420,7 +398,7 @@ async def test_smtp_starttls_auth_delivers_a_threaded_reply(
 
 
 async def test_smtp_bad_password(
-    smtp_server: tuple[Controller, Recorder], client_ssl: ssl.SSLContext
+    smtp_server: tuple[Controller, RcptRecorder], client_ssl: ssl.SSLContext
 ) -> None:
     controller, recorder = smtp_server
     wrong = "Wr0ng-" + PASSWORD
@@ -431,7 +409,7 @@ async def test_smtp_bad_password(
     assert recorder.envelopes == []
 
 
-async def test_smtp_untrusted_certificate(smtp_server: tuple[Controller, Recorder]) -> None:
+async def test_smtp_untrusted_certificate(smtp_server: tuple[Controller, RcptRecorder]) -> None:
     controller, _ = smtp_server
     settings = _smtp(controller, ssl.create_default_context())
     with pytest.raises(MailTransportError, match="TLS certificate not trusted"):
@@ -439,7 +417,7 @@ async def test_smtp_untrusted_certificate(smtp_server: tuple[Controller, Recorde
 
 
 async def test_smtp_refused_recipient(
-    smtp_server: tuple[Controller, Recorder], client_ssl: ssl.SSLContext
+    smtp_server: tuple[Controller, RcptRecorder], client_ssl: ssl.SSLContext
 ) -> None:
     controller, recorder = smtp_server
     with pytest.raises(
@@ -452,7 +430,7 @@ async def test_smtp_refused_recipient(
 
 
 async def test_smtp_connection_refused(client_ssl: ssl.SSLContext) -> None:
-    port = _free_port()
+    port = free_port()
     settings = SmtpSettings(
         host="127.0.0.1", port=port, from_address="s@example.com", timeout=2, ssl_context=client_ssl
     )
@@ -461,8 +439,8 @@ async def test_smtp_connection_refused(client_ssl: ssl.SSLContext) -> None:
 
 
 async def test_smtp_without_starttls_offer_is_refused(client_ssl: ssl.SSLContext) -> None:
-    recorder = Recorder()
-    controller = Controller(recorder, hostname="127.0.0.1", port=_free_port())
+    recorder = RcptRecorder()
+    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
         settings = _smtp(controller, client_ssl, user=None, password=None)
@@ -476,9 +454,9 @@ async def test_smtp_without_starttls_offer_is_refused(client_ssl: ssl.SSLContext
 
 
 async def test_smtp_implicit_tls(server_ssl: ssl.SSLContext, client_ssl: ssl.SSLContext) -> None:
-    recorder = Recorder()
+    recorder = RcptRecorder()
     controller = Controller(
-        recorder, hostname="127.0.0.1", port=_free_port(), ssl_context=server_ssl
+        recorder, hostname="127.0.0.1", port=free_port(), ssl_context=server_ssl
     )
     controller.start()
     try:
@@ -491,7 +469,7 @@ async def test_smtp_implicit_tls(server_ssl: ssl.SSLContext, client_ssl: ssl.SSL
 
 
 async def test_smtp_refuses_header_injection_through_encoded_words(
-    smtp_server: tuple[Controller, Recorder], client_ssl: ssl.SSLContext
+    smtp_server: tuple[Controller, RcptRecorder], client_ssl: ssl.SSLContext
 ) -> None:
     controller, recorder = smtp_server
     msg = _reply()

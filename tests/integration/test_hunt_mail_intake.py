@@ -10,15 +10,13 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope
 
+from loopback_mail import Recorder, free_port
 from opsconsole.adapters.mail import parse_message
 from opsconsole.adapters.sqlite_store import SqliteStore
 from opsconsole.config.loader import loads_config
@@ -32,25 +30,10 @@ from fakes import MutableClock
 from ticket_fixtures import raw_mail
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Recorder:
-    envelopes: list[Envelope] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-
 @pytest.fixture
 def relay() -> Iterator[tuple[int, Recorder]]:
     recorder = Recorder()
-    controller = Controller(recorder, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
         yield controller.port, recorder

@@ -22,9 +22,8 @@ import ssl
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +31,10 @@ import pytest
 import trustme
 import yaml
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from opsconsole.adapters.mail import ParsedMail, parse_message
+from loopback_mail import Recorder, free_port, wait_for_port
+from opsconsole.adapters.mail import parse_message
 from opsconsole.adapters.mail_transport import MailTransportError
 from opsconsole.adapters.sqlite_store import SqliteStore
 from opsconsole.config.loader import loads_config
@@ -103,23 +103,6 @@ def _guide_mail(n: int) -> bytes:
 # -- servers (copied from tests/adapters/test_mail_transport.py) ----------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"pymap exited with {proc.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.05)
-    raise RuntimeError("pymap did not start listening")
-
-
 @pytest.fixture(scope="module")
 def ca() -> trustme.CA:
     return trustme.CA()
@@ -157,13 +140,13 @@ class Pymap:
 def _run_pymap(tmp: Path) -> Iterator[Pymap]:
     if not PYMAP.exists():
         pytest.fail("pymap is not installed in the venv (pip install pymap)")
-    port = _free_port()
+    port = free_port()
     args = [str(PYMAP), "--host", "127.0.0.1", "--port", str(port), "--no-tls"]
     args += ["dict", "--demo-user", USER, "--demo-password", CANARY]
     log = (tmp / f"pymap-{port}.log").open("wb")
     proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
     try:
-        _wait_for_port(port, proc)
+        wait_for_port(port, proc)
         yield Pymap(port, proc)
     finally:
         proc.terminate()
@@ -282,18 +265,6 @@ def _unseen_count(port: int) -> tuple[int, int]:
         return unseen, total
 
 
-@dataclass
-class Recorder:
-    envelopes: list[Envelope] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-    def mails(self) -> list[ParsedMail]:
-        return [parse_message(e.content) for e in self.envelopes]  # type: ignore[arg-type]
-
-
 def _authenticator(
     server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
 ) -> AuthResult:
@@ -317,7 +288,7 @@ def _smtp_controller(server_ssl: ssl.SSLContext, authenticator: Any) -> Iterator
     controller = Controller(
         Recorder(),
         hostname="127.0.0.1",
-        port=_free_port(),
+        port=free_port(),
         tls_context=server_ssl,
         require_starttls=True,
         authenticator=authenticator,
