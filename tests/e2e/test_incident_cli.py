@@ -3,36 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
+import incident_cli
 from opsconsole.demo.slack_fake import SlackFake
 
 OPSCONSOLE = Path(sys.executable).with_name("opsconsole")
 
 
 def setup(tmp_path: Path, slack: SlackFake | None):
-    config = tmp_path / "checks.yaml"
-    text = f"incident:\n  reviews_dir: {tmp_path / 'reviews'}\n"
-    if slack is not None:
-        text += "  slack: {webhook: '${SLACK_WEBHOOK_URL}'}\n"
-    config.write_text(text)
-    env = {**os.environ, "SLACK_WEBHOOK_URL": slack.webhook_url if slack else ""}
-    db = tmp_path / "i.db"
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(OPSCONSOLE), "incident", *args, "--config", str(config), "--db", str(db)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=env,
-            stdin=subprocess.DEVNULL,
-        )
-
-    return run
+    """``opsconsole incident …`` (tests/incident_cli.py)."""
+    return incident_cli.setup(tmp_path, slack, "incident")
 
 
 def test_start_update_status_resolve_list(tmp_path: Path, slack: SlackFake) -> None:
