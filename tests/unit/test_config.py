@@ -640,7 +640,8 @@ def test_find_config_search_order(tmp_path: Path) -> None:
         find_config(None, cwd=cwd, env=env)
     assert str(info.value) == (
         f"no checks.yaml found (looked in: {cwd / 'checks.yaml'}, "
-        f"{xdg / 'opsconsole' / 'checks.yaml'})"
+        f"{xdg / 'opsconsole' / 'checks.yaml'}); pass --config PATH, start from the "
+        "repository's checks.yaml, or try 'opsconsole demo'"
     )
 
 

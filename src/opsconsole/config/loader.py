@@ -115,7 +115,10 @@ def find_config(
         if candidate.is_file():
             return candidate
     looked = ", ".join(str(c) for c in candidates)
-    raise ConfigError(f"no {CONFIG_NAME} found (looked in: {looked})")
+    raise ConfigError(
+        f"no {CONFIG_NAME} found (looked in: {looked}); pass --config PATH, start from the "
+        f"repository's {CONFIG_NAME}, or try 'opsconsole demo'"
+    )
 
 
 def load_config(
