@@ -11,6 +11,7 @@ import asyncio
 import gc
 import json
 import logging
+import logging.handlers
 import os
 import sys
 import tempfile
@@ -26,6 +27,7 @@ from opsconsole.core.models import ProbeResult, ProbeState
 from opsconsole.core.store import StoreError
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+DSN_ENV = "OPSCONSOLE_SENTRY_DSN"
 
 
 def _common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
@@ -155,6 +157,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: one redacted line here, the traceback in the log
+        return _report_crash(exc)
+
+
+def _state_log_file() -> Path:
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return state / "opsconsole" / "opsconsole.log"
+
+
+def _report_crash(error: BaseException) -> int:
+    """Print one redacted, terminal-safe line for an unexpected exception; log the rest.
+
+    Python's default would print a traceback whose messages can hold a URL with a token
+    or untrusted text with escape sequences. The traceback, redacted, is appended to the
+    log file instead.
+    """
+    import traceback
+
+    from opsconsole.adapters import logging_setup
+    from opsconsole.core.redact import redact_text
+    from opsconsole.core.text import sanitize_terminal
+
+    active = logging_setup._FILTER
+    secrets = [*(active.secrets if active is not None else ()), os.environ.get(DSN_ENV, "")]
+    summary = redact_text(f"{type(error).__name__}: {error}", secrets)
+    line = "opsconsole: unexpected error: " + sanitize_terminal(
+        summary, single_line=True, limit=300
+    )
+    log_file = _state_log_file()
+    try:
+        log_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        details = redact_text("".join(traceback.format_exception(error)), secrets)
+        fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8", errors="backslashreplace") as out:
+            out.write(f"opsconsole: unexpected error\n{details}")
+        line += f" (traceback in {log_file})"
+    except OSError:
+        pass
+    print(line, file=sys.stderr)
+    return EXIT_FAILED
 
 
 def _load(args: argparse.Namespace) -> Config:
@@ -194,16 +236,46 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+LOG_MAX_BYTES = 5 * 1024 * 1024
+LOG_BACKUPS = 2
+"""The log file is rotated at 5 MiB, keeping two old ones (at most 15 MiB in all)."""
+
+
+class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A size-rotated log whose files (the rotated-in ones included) are 0600.
+
+    A console left running for weeks with a source failing every poll would otherwise grow
+    one log file without bound, until the disk (and the history database on it) is full.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            path, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8", delay=True
+        )
+
+    def _open(self) -> Any:
+        return open(
+            self.baseFilename,
+            self.mode,
+            encoding=self.encoding,
+            errors="backslashreplace",
+            opener=lambda name, flags: os.open(name, flags, 0o600),
+        )
+
+
 def _setup_file_logging(config: Config) -> Path | None:
     """The TUI owns the terminal, so warnings go to a log file, with secrets redacted."""
     from opsconsole.adapters.logging_setup import config_secrets, install_log_redaction
 
-    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    log_file = state / "opsconsole" / "opsconsole.log"
+    log_file = _state_log_file()
     try:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
+        # Private: the log holds tracebacks, ticket subjects and customer addresses.
+        log_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.close(os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        if log_file.stat().st_mode & 0o077:
+            log_file.chmod(0o600)
         logging.basicConfig(
-            filename=log_file,
+            handlers=[_PrivateRotatingFileHandler(log_file)],
             level=logging.WARNING,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
@@ -211,7 +283,7 @@ def _setup_file_logging(config: Config) -> Path | None:
         logging.basicConfig(level=logging.CRITICAL)
         install_log_redaction(config_secrets(config))
         return None
-    install_log_redaction([*config_secrets(config), os.environ.get("OPSCONSOLE_SENTRY_DSN", "")])
+    install_log_redaction([*config_secrets(config), os.environ.get(DSN_ENV, "")])
     return log_file
 
 

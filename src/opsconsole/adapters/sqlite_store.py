@@ -14,7 +14,9 @@ Durability and concurrency choices (see RELIABILITY-AND-PERFORMANCE.md §A2):
   ``PRAGMA synchronous=FULL`` before ``BEGIN IMMEDIATE`` (SQLite ignores the pragma inside a
   transaction) and back to NORMAL after ``COMMIT``, under the connection's asyncio lock, so
   a ticket write is fsynced at commit while probe results keep NORMAL's cheap commits.
-* Local disks only: WAL does not work over NFS/SMB.
+* Local disks only: WAL does not work over NFS/SMB. :meth:`SqliteStore.open` refuses a
+  file on a network filesystem (NFS, SMB/CIFS, AFS, 9p, sshfs…, read from
+  ``/proc/self/mountinfo``) unless ``OPSCONSOLE_ALLOW_NETWORK_DB=1``.
 * Timestamps are stored as Unix epoch seconds (REAL, UTC) and returned as aware UTC
   datetimes.
 * Tickets (:class:`~opsconsole.core.store.TicketStore`): numbers come from an AUTOINCREMENT
@@ -33,7 +35,16 @@ Durability and concurrency choices (see RELIABILITY-AND-PERFORMANCE.md §A2):
   run and one row per (run, item), upserted so the latest tick wins; every write is
   durable. ``last_done_dates`` walks a partial index of the PASS/DONE rows.
 * Schema versions live in ``PRAGMA user_version``; append a step to :data:`MIGRATIONS` to
-  evolve the schema.
+  evolve the schema. A file whose schema is newer than :data:`SCHEMA_VERSION` is refused
+  before anything in it changes (its journal mode included), and so is a SQLite file of
+  another application (tables but no opsconsole schema): opsconsole never adds its tables
+  to someone else's database.
+* Text is stored as UTF-8. A ``str`` holding lone surrogates (a JSON ``"\\ud800"`` escape,
+  ``surrogateescape``d bytes from argv or a file name) cannot be encoded; every bound
+  parameter is cleaned first (surrogate pairs joined, lone ones stored as U+FFFD), so such
+  text is stored instead of failing the write with ``UnicodeEncodeError``. Stored text that
+  is not valid UTF-8 (another tool wrote it) is read with U+FFFD, so one such row cannot
+  make every page of the queue fail to load.
 """
 
 from __future__ import annotations
@@ -46,13 +57,13 @@ import re
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import replace
 from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final, Self, cast
 
 import aiosqlite
 
@@ -102,12 +113,15 @@ from opsconsole.core.uptime import (
 )
 
 __all__ = [
+    "ALLOW_NETWORK_DB_ENV",
     "MIGRATIONS",
+    "NETWORK_FILESYSTEMS",
     "SCHEMA_VERSION",
     "SqliteStore",
     "StoreError",
     "TicketConflict",
     "default_db_path",
+    "filesystem_type",
 ]
 
 log = logging.getLogger(__name__)
@@ -381,6 +395,78 @@ def default_db_path(env: Mapping[str, str] | None = None) -> Path:
     return base / "opsconsole" / "opsconsole.db"
 
 
+ALLOW_NETWORK_DB_ENV: Final = "OPSCONSOLE_ALLOW_NETWORK_DB"
+"""Set to 1 to open a database on a network filesystem anyway (at your own risk)."""
+
+NETWORK_FILESYSTEMS: Final = frozenset(
+    {
+        "nfs",
+        "nfs4",
+        "cifs",
+        "smb3",
+        "smbfs",
+        "ncpfs",
+        "afs",
+        "9p",  # WSL's Windows drives, VM shares
+        "fuse.sshfs",
+        "fuse.rclone",
+        "fuse.s3fs",
+        "fuse.gcsfuse",
+        "davfs",
+        "fuse.davfs2",
+        "glusterfs",
+        "fuse.glusterfs",
+        "ceph",
+        "fuse.ceph",
+        "lustre",
+    }
+)
+"""Filesystem types whose locking or shared memory SQLite's WAL cannot rely on."""
+
+_MOUNTINFO = Path("/proc/self/mountinfo")
+_OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
+
+
+def filesystem_type(path: Path, mountinfo: str | None = None) -> str | None:
+    """The type of the filesystem that holds ``path`` (an existing directory or file).
+
+    Read from ``mountinfo`` (the text of ``/proc/self/mountinfo``; read when None). None
+    when it cannot be told (not Linux, no ``/proc``).
+    """
+    if mountinfo is None:
+        try:
+            mountinfo = _MOUNTINFO.read_text(encoding="utf-8", errors="surrogateescape")
+        except OSError:
+            return None
+    target = os.path.realpath(path)
+    best: tuple[int, str] | None = None
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        if "-" not in fields[6:]:
+            continue
+        separator = fields.index("-", 6)
+        if len(fields) <= separator + 1:
+            continue
+        point = _OCTAL_ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), fields[4])
+        inside = target == point or target.startswith(point.rstrip("/") + "/")
+        if inside and (best is None or len(point) >= best[0]):  # later mounts win ties
+            best = (len(point), fields[separator + 1])
+    return None if best is None else best[1]
+
+
+def _refuse_network_filesystem(path: Path, fstype: str | None) -> None:
+    if fstype is None or fstype.lower() not in NETWORK_FILESYSTEMS:
+        return
+    if os.environ.get(ALLOW_NETWORK_DB_ENV, "") == "1":
+        log.warning("%s is on a network filesystem (%s); WAL may corrupt it", path, fstype)
+        return
+    raise StoreError(
+        f"cannot open {path}: it is on a network filesystem ({fstype}), where SQLite's WAL "
+        f"can corrupt it; use --db with a path on a local disk "
+        f"(or set {ALLOW_NETWORK_DB_ENV}=1)"
+    )
+
+
 def _epoch(moment: datetime) -> float:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("SqliteStore needs timezone-aware datetimes")
@@ -430,7 +516,13 @@ class SqliteStore:
         """
         path = Path(path)
         if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            except OSError as exc:  # a parent that is a file, a read-only or full disk
+                reason = exc.strerror or type(exc).__name__
+                raise StoreError(f"cannot open {path}: {reason}: {path.parent}") from exc
+            _refuse_network_filesystem(path, filesystem_type(path.parent))
+            _create_private(path)
         connection = aiosqlite.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
         try:
             db = await connection
@@ -1473,7 +1565,7 @@ class SqliteStore:
                 except sqlite3.Error as exc:
                     raise StoreError(f"cannot start a write: {_one_line(exc)}") from exc
                 try:
-                    yield db
+                    yield _CleanConnection.wrap(db)
                     await db.execute("COMMIT")
                 except BaseException as exc:
                     if db.in_transaction:
@@ -1516,7 +1608,7 @@ class SqliteStore:
         delay = 0.005
         while True:
             try:
-                return list(await db.execute_fetchall(sql, params))
+                return list(await db.execute_fetchall(sql, _clean_params(params)))
             except sqlite3.OperationalError as exc:
                 if not _is_busy(exc) or time.monotonic() + delay > deadline:
                     raise
@@ -1525,7 +1617,13 @@ class SqliteStore:
 
     async def _configure(self) -> None:
         db = self._connection()
+        # Text that is not valid UTF-8 (written by another tool, or a flipped bit) is read
+        # with U+FFFD instead of failing every query whose rows include it.
+        db.text_factory = _decode_text
         await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # Refuse a newer or foreign file before changing anything in it (journal mode).
+        _check_version(int(await self._scalar("PRAGMA user_version")))
+        await self._refuse_foreign()
         mode = await self._scalar("PRAGMA journal_mode")
         if str(mode).lower() != "wal":  # persistent: only a new or legacy file switches
             mode = await self._scalar("PRAGMA journal_mode = WAL")
@@ -1535,6 +1633,32 @@ class SqliteStore:
         await db.execute("PRAGMA synchronous = NORMAL")
         await db.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
         await db.execute("PRAGMA foreign_keys = ON")
+
+    async def _refuse_foreign(self) -> None:
+        """Raise StoreError when the file is another application's SQLite database.
+
+        An opsconsole file at ``user_version`` 0 has no tables (migrations set the version
+        in the transaction that creates them); at version 1 or more it has
+        ``probe_results``. Anything else belongs to someone else and is left alone.
+        """
+        # One statement, one snapshot: another process may be migrating the file right now.
+        rows = await self._query(
+            r"""
+            SELECT (SELECT user_version FROM pragma_user_version),
+                   (SELECT group_concat(name, char(10)) FROM sqlite_master
+                    WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\')
+            """
+        )
+        version = int(rows[0][0])
+        tables = sorted(str(rows[0][1] or "").split("\n")) if rows[0][1] else []
+        if (version == 0 and not tables) or (version > 0 and "probe_results" in tables):
+            return
+        shown = ", ".join(tables[:3]) + (", …" if len(tables) > 3 else "")
+        raise StoreError(
+            "not an opsconsole database "
+            + (f"(it has other tables: {shown})" if tables else f"(user_version {version})")
+            + "; use another --db file"
+        )
 
     async def _migrate(self) -> None:
         version = int(await self._scalar("PRAGMA user_version"))
@@ -1566,6 +1690,68 @@ class SqliteStore:
             if count < self.prune_chunk_rows:
                 return total
             await asyncio.sleep(0)  # let other tasks on this connection in between chunks
+
+
+def _create_private(path: Path) -> None:
+    """Create a new database file as 0600 (its -wal and -shm inherit the mode).
+
+    Tickets hold customer names, addresses and mail bodies; SQLite would create the file
+    with the umask's mode (usually 0644, readable by every local user). An existing file
+    keeps its mode; a failure here is left for SQLite to report.
+    """
+    with suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def _decode_text(data: bytes) -> str:
+    """The connection's ``text_factory``: UTF-8, with U+FFFD for bytes that are not."""
+    return str(data, "utf-8", "replace")
+
+
+def _clean_text(value: str) -> str:
+    """``value`` encodable as UTF-8: surrogate pairs joined, lone surrogates as U+FFFD."""
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return value
+
+
+def _clean_params(params: Any) -> Any:
+    """Bound parameters with every ``str`` made encodable (see :func:`_clean_text`)."""
+    if params is None:
+        return None
+    if isinstance(params, Mapping):
+        return {k: _clean_text(v) if isinstance(v, str) else v for k, v in params.items()}
+    return [_clean_text(v) if isinstance(v, str) else v for v in params]
+
+
+class _CleanConnection:
+    """The connection a write transaction works with: parameters pass :func:`_clean_params`.
+
+    Everything else is the wrapped ``aiosqlite.Connection``'s own.
+    """
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    @classmethod
+    def wrap(cls, db: aiosqlite.Connection) -> aiosqlite.Connection:
+        return cast(aiosqlite.Connection, cls(db))
+
+    def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> Any:
+        return self._db.execute(sql, _clean_params(parameters))
+
+    def executemany(self, sql: str, parameters: Iterable[Iterable[Any]]) -> Any:
+        return self._db.executemany(sql, (_clean_params(row) for row in parameters))
+
+    def execute_fetchall(self, sql: str, parameters: Iterable[Any] | None = None) -> Any:
+        return self._db.execute_fetchall(sql, _clean_params(parameters))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._db, name)
 
 
 def _is_busy(exc: sqlite3.Error) -> bool:

@@ -8,7 +8,10 @@ Pure functions over strings (stdlib only). What counts as a secret:
 * ``Bearer``/``Basic`` credentials and the values of auth headers and ``token=``-like pairs;
 * known token shapes (Sentry ``sntryu_``/``sntrys_``, Grafana ``glsa_``, Slack ``xox?-``,
   GitHub, GitLab, AWS access key ids, JWTs);
-* every literal secret the caller passes (config tokens, header values), also URL-encoded.
+* every literal secret the caller passes (config tokens, header values), in any letter
+  case, also percent-encoded (either hex case), escaped as in a Python ``repr`` or a JSON
+  string (a password with a backslash or a quote, seen in a Sentry frame's locals), and
+  base64-encoded at any alignment (``Basic``/``AUTH PLAIN`` credentials that hold it).
 
 Redaction errs on the side of hiding too much: a redacted log line is still useful, a
 leaked token is an incident.
@@ -16,8 +19,11 @@ leaked token is an incident.
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
 
 __all__ = ["MIN_SECRET_LENGTH", "REDACTED", "redact_query", "redact_text", "redact_url"]
@@ -25,6 +31,8 @@ __all__ = ["MIN_SECRET_LENGTH", "REDACTED", "redact_query", "redact_text", "reda
 REDACTED = "[redacted]"
 MIN_SECRET_LENGTH = 4
 """Shorter literal secrets are ignored (replacing "ab" everywhere would destroy the text)."""
+_MIN_BASE64_CHARS = 8
+"""A secret's base64 form is matched only from this many characters (two 3-byte groups)."""
 
 _URL = re.compile(r"""\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s<>"'`\\]+""")
 _URL_TRAILER = ".,;:!?)]}"
@@ -75,9 +83,18 @@ _SECRET_PAIR = re.compile(
     (?P<name>\b[A-Za-z0-9_\-]*(?:token|secret|password|passwd|api_?key|sentry_key|dsn
         |webhook(?:_url)?|client_secret|private_key|credentials?))
     (?P<sep>["']?\s*[:=]\s*["']?)
-    (?P<value>(?!\[redacted\])[^\s"',;&}\])]+)
+    (?P<value>(?!\[redacted\](?:$|[\s"',;&}\])]))
+        (?:(?<=")(?:[^"\\\r\n]|\\.)+|(?<=')(?:[^'\\\r\n]|\\.)+  # to the closing quote
+        |(?:\[redacted\]|[^\s"',;&}\])\[])+))
     """,
     re.I | re.VERBOSE,
+)
+
+# A webhook URL written without its scheme (``hooks.slack.com/services/T…/B…/secret``).
+_BARE_WEBHOOK = re.compile(
+    r"""\b((?:hooks\.slack(?:-gov)?\.com)/(?:services|workflows|triggers)/)[^\s"'<>`]+"""
+    r"""|\b((?:discord(?:app)?\.com)/api/webhooks/)[^\s"'<>`]+""",
+    re.I,
 )
 
 
@@ -144,21 +161,70 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     text = _replace_literals(text, secrets)
     text = _URL.sub(_url_match, text)
     text = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    text = _BARE_WEBHOOK.sub(lambda m: (m.group(1) or m.group(2)) + REDACTED, text)
     text = _SECRET_HEADER.sub(_pair_match, text)
     text = _SECRET_PAIR.sub(_pair_match, text)
     return _TOKEN_SHAPES.sub(REDACTED, text)
 
 
 def _replace_literals(text: str, secrets: Iterable[str]) -> str:
+    usable = tuple(s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_LENGTH)
+    if not usable:
+        return text
+    variants, pattern = _literal_matcher(usable)
+    lowered = text.lower()
+    if any(variant in lowered for variant in variants):
+        text = pattern.sub(REDACTED, text)
+    return text
+
+
+@lru_cache(maxsize=64)
+def _literal_matcher(secrets: tuple[str, ...]) -> tuple[tuple[str, ...], re.Pattern[str]]:
+    """The lowercased variants of ``secrets`` and one case-insensitive pattern for them."""
     variants: set[str] = set()
     for secret in secrets:
-        if not isinstance(secret, str) or len(secret) < MIN_SECRET_LENGTH:
-            continue
-        variants.update((secret, quote(secret, safe=""), quote_plus(secret, safe="")))
-    for variant in sorted(variants, key=len, reverse=True):  # longest first: no partial leftovers
-        if variant in text:
-            text = text.replace(variant, REDACTED)
-    return text
+        variants.update(v for v in _variants(secret) if len(v) >= MIN_SECRET_LENGTH)
+    ordered = sorted(variants, key=len, reverse=True)  # longest first: no partial leftovers
+    pattern = re.compile("|".join(re.escape(v) for v in ordered), re.IGNORECASE)
+    return tuple(dict.fromkeys(v.lower() for v in ordered)), pattern
+
+
+def _variants(secret: str) -> set[str]:
+    """How ``secret`` can be spelled in a log line, a repr, a JSON string or a header."""
+    found = {secret, quote(secret, safe=""), quote_plus(secret, safe="")}
+    for _ in range(2):  # escaped once (a repr) and twice (a repr of a dict holding a repr)
+        for variant in list(found):
+            found.update(_escaped(variant))
+    found.update(_base64_runs(secret))
+    return found
+
+
+def _escaped(text: str) -> set[str]:
+    doubled = text.replace("\\", "\\\\")
+    return {
+        repr(text)[1:-1],  # repr picks the quote: the other one is not escaped
+        doubled,
+        doubled.replace("'", "\\'"),  # inside a '…' repr
+        doubled.replace('"', '\\"'),  # inside a "…" repr
+        json.dumps(text)[1:-1],
+        json.dumps(text, ensure_ascii=False)[1:-1],
+    }
+
+
+def _base64_runs(secret: str) -> set[str]:
+    """The base64 characters that only ``secret``'s bytes decide, at each of the three
+    alignments it can have inside a longer encoded value (``user:secret``)."""
+    data = secret.encode("utf-8", "replace")
+    runs: set[str] = set()
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + data).decode("ascii")
+        first, last = -(-offset // 3), (offset + len(data)) // 3  # whole groups in secret
+        # The whole groups, and (for a secret that ends the value, as in ``user:secret``)
+        # the same run with the padded last group.
+        for run in (encoded[4 * first : 4 * last], encoded[4 * first :]):
+            if len(run) >= _MIN_BASE64_CHARS:
+                runs.update((run, run.replace("+", "-").replace("/", "_")))
+    return runs
 
 
 def _url_match(match: re.Match[str]) -> str:
