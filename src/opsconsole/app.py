@@ -135,7 +135,9 @@ class OpsConsoleApp(TelemetryAppMixin, GcTuningMixin, ShiftActions, IncidentActi
         log.error("opsconsole crashed", exc_info=error)
         secrets = config_secrets(self.config)
         summary = f"{type(error).__name__}: {error}" if error else "unknown error"
-        summary = redact_text(summary, secrets)
+        # redacted, then one printable line: an exception's text can come from a server
+        # (an OSC 52 clipboard write, an ESC[2J) and must not reach the terminal raw
+        summary = sanitize_terminal(redact_text(summary, secrets), single_line=True, limit=300)
         self.bell()
         self._exit_renderables.append(
             Text(f"opsconsole crashed: {summary}\n{self.crash_hint}", style="bold red")

@@ -192,3 +192,22 @@ def test_log_file_is_rotated_and_every_rotated_file_is_private(tmp_path: Path) -
         assert file.stat().st_size <= 20_000
         assert mode(file) == 0o600, file.name
     assert "(02999)" in (folder / "opsconsole.log").read_text()  # the newest lines are kept
+
+
+def test_probe_config_repr_hides_url_credentials_query_and_body() -> None:
+    """``repr`` reaches tracebacks, Sentry's locals and debug logs: a probe's URL password,
+    its ``?token=`` and its request body (a login probe's password) must not be in it."""
+    from opsconsole.config.loader import loads_config
+
+    config = loads_config(
+        "probes:\n"
+        "  - name: login\n"
+        "    url: https://alice:hunter2@example.com/health?token=QUERYSECRET\n"
+        "    method: POST\n"
+        '    body: \'{"password": "BODYSECRET"}\'\n'
+    )
+    probe = config.probes[0]
+    for text in (repr(probe), str(probe), repr(config), str(config)):
+        assert "hunter2" not in text and "QUERYSECRET" not in text and "BODYSECRET" not in text
+    assert "https://***@example.com/health?***" in repr(probe)
+    assert probe.url == "https://alice:hunter2@example.com/health?token=QUERYSECRET"  # unchanged

@@ -244,6 +244,27 @@ async def test_a_crash_prints_one_redacted_line_not_locals(tmp_path: Path) -> No
     assert "CANARYSECRET" not in rendered and "t0ken-not-real" not in rendered
 
 
+async def test_a_crash_line_carries_no_control_sequence(tmp_path: Path) -> None:
+    """An exception whose text came from a server (an OSC 52 clipboard write, a screen
+    clear, a second line) is printed as one visible line."""
+    app = build(tmp_path, ScriptedRunner())
+
+    def boom() -> None:
+        raise RuntimeError("bad answer \x1b]52;c;ZXZpbA==\x07 then \x1b[2J\nsecond line")
+
+    printed: list[object] = []
+    app._print_error_renderables = lambda: printed.extend(app._exit_renderables)
+    with pytest.raises(RuntimeError):
+        async with app.run_test(size=(120, 30)) as pilot:
+            app.call_later(boom)
+            await pilot.pause()
+    rendered = str(printed[0])
+    first_line = rendered.split("\n")[0]
+    assert first_line.startswith("opsconsole crashed: RuntimeError: bad answer")
+    assert "\x1b" not in rendered and "\x07" not in rendered
+    assert "second line" in first_line  # the server's text stays on one line
+
+
 async def test_a_slow_history_database_is_wired_in_when_it_opens(tmp_path: Path) -> None:
     """The first frame does not wait more than the budget; tickets arrive when the DB does."""
     import asyncio

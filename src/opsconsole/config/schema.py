@@ -241,6 +241,16 @@ class ProbeConfig(BaseModel):
         head, sep, _query = shown.partition("?")
         return head + "?***" if sep else shown
 
+    def __repr_args__(self) -> Iterator[tuple[str | None, object]]:
+        """``repr``/``str`` (tracebacks, Sentry locals, debug logs) never hold the URL's
+        credentials or query, nor the request body: both may carry a ``${SECRET}``."""
+        for name, value in super().__repr_args__():
+            if name == "url" and value is not None:
+                value = self.display_target
+            elif name == "body" and value is not None:
+                value = "***"
+            yield name, value
+
     @field_validator("name")
     @classmethod
     def _name_not_empty(cls, value: str) -> str:
