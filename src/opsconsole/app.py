@@ -361,7 +361,7 @@ class OpsConsoleApp(TelemetryAppMixin, GcTuningMixin, ShiftActions, IncidentActi
         if self._probe_states.get(status.name) is not status.state:
             self._probe_states[status.name] = status.state
             reason = status.result.reason if status.result is not None else ""
-            self.observe_probe(status.name, status.state, reason)
+            self.observe_probe(status.name, status.state, reason, since=status.since)
 
     def _on_source_status(self, status: SourceStatus) -> None:
         if status.error is None and status.data is not None:

@@ -20,6 +20,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Protocol
 
 from opsconsole.config.schema import Config, ProbeConfig
@@ -67,6 +68,8 @@ class ProbeStatus:
     result: ProbeResult | None
     latencies: tuple[float, ...] = ()
     uptime: Uptime | None = None
+    since: datetime | None = None
+    """When the probe entered ``state`` (from the history after a restart), if known."""
 
 
 @dataclass
@@ -76,6 +79,7 @@ class _Slot:
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=SPARK_POINTS))
     result: ProbeResult | None = None
     uptime: Uptime | None = None
+    since: datetime | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -148,6 +152,7 @@ class ProbeEngine:
             state=slot.tracker.state,
             result=slot.result,
             latencies=tuple(slot.latencies),
+            since=slot.since,
             uptime=slot.uptime,
         )
 
@@ -171,6 +176,9 @@ class ProbeEngine:
                 if last is not None:
                     slot.result = last
                     slot.tracker = replace(slot.tracker, state=last.state)
+                    # e.g. down for an hour before this start: "down for 15 minutes" counts
+                    # from then, not from the restart
+                    slot.since = await self.store.state_since(name, last.state)
                     slot.latencies.extend(await self.store.recent_latencies(name, SPARK_POINTS))
             await self.refresh_uptime(publish=False)
         except Exception as exc:
@@ -198,7 +206,10 @@ class ProbeEngine:
 
     async def _run_slot(self, slot: _Slot) -> ProbeResult:
         result = await self.runner.run(slot.probe)
+        before = slot.tracker.state
         slot.tracker = slot.tracker.observe(result)
+        if slot.tracker.state is not before:
+            slot.since = result.timestamp
         result = replace(result, state=slot.tracker.state)
         slot.result = result
         if result.latency_ms is not None:

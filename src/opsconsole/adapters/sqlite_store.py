@@ -662,6 +662,28 @@ class SqliteStore:
         )
         return {row[0]: _row_to_result(row) for row in rows}
 
+    async def state_since(self, probe: str, state: ProbeState) -> datetime | None:
+        """When ``probe``'s current run of results in ``state`` began (None if its newest
+        stored result is in another state, or it has none).
+
+        The run starts after the newest result in any other state; both ends are read
+        through the ``(probe, ts)`` index.
+        """
+        rows = await self._fetchall(
+            """
+            SELECT min(ts), (SELECT state FROM probe_results WHERE probe = ?1
+                             ORDER BY ts DESC, id DESC LIMIT 1)
+            FROM probe_results
+            WHERE probe = ?1 AND ts > coalesce(
+                (SELECT max(ts) FROM probe_results WHERE probe = ?1 AND state != ?2), -1e18)
+            """,
+            (probe, state.value),
+        )
+        first, newest = rows[0] if rows else (None, None)
+        if first is None or newest != state.value:
+            return None
+        return datetime.fromtimestamp(first, UTC)
+
     async def recent_latencies(self, probe: str, limit: int = 30) -> list[float]:
         """Return up to ``limit`` latest latencies (ms) of ``probe``, oldest first.
 

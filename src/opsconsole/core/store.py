@@ -13,7 +13,7 @@ from typing import Literal, Protocol
 
 from opsconsole.core.checklists import ItemResult
 from opsconsole.core.incidents import Incident, TimelineEntry
-from opsconsole.core.models import ProbeResult, Uptime
+from opsconsole.core.models import ProbeResult, ProbeState, Uptime
 from opsconsole.core.tickets import Severity, Status, ThreadMessage, Ticket
 from opsconsole.core.uptime import RollupRow
 
@@ -54,6 +54,10 @@ class Store(Protocol):
 
     async def latest_results(self) -> dict[str, ProbeResult]:
         """Return the most recent result of every probe, keyed by probe name."""
+
+    async def state_since(self, probe: str, state: ProbeState) -> datetime | None:
+        """When ``probe``'s current run of results in ``state`` began (None if its newest
+        stored result is in another state, or it has none)."""
 
     async def recent_latencies(self, probe: str, limit: int = 30) -> list[float]:
         """Return up to ``limit`` latest latencies (ms), oldest first."""

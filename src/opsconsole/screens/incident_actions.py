@@ -200,13 +200,21 @@ class IncidentActions(App[None]):
                 markup=False,
             )
 
-    def observe_probe(self, name: str, state: ProbeState, reason: str) -> None:
-        """Probe transitions feed the timeline and the declare suggestion."""
+    def observe_probe(
+        self, name: str, state: ProbeState, reason: str, *, since: Any = None
+    ) -> None:
+        """Probe transitions feed the timeline and the declare suggestion.
+
+        ``since`` is when the probe entered ``state`` if known (after a restart, from the
+        history), so "down for 15 minutes" counts from then, not from the restart.
+        """
         now = self.clock()
         was_down = name in self._down_since
         if state is ProbeState.DOWN and not was_down:
-            self._down_since[name] = now
+            self._down_since[name] = since if since is not None and since <= now else now
             self._auto(EntryKind.PROBE, f"Probe {name} DOWN: {reason}")
+            if self._down_since[name] < now:  # down since before this start: tell at once
+                self.suggest_incident(self._critical_alerts)
         elif state in (ProbeState.UP, ProbeState.DEGRADED) and was_down:
             self._down_since.pop(name, None)
             self._auto(EntryKind.PROBE, f"Probe {name} back {state.value.upper()}")
