@@ -502,3 +502,15 @@ def test_unknown_yaml_tag_is_one_short_line() -> None:
         "checks.yaml:1: service: cannot read 'x': could not determine a constructor for the "
         "tag '!Ref'"
     )
+
+
+def test_an_empty_list_section_is_an_empty_list(tmp_path: Path) -> None:
+    """`probes:` with every probe commented out loaded as an error ("expected a list, got an
+    empty value"), while an empty `sentry:` is simply not configured."""
+    path = tmp_path / "checks.yaml"
+    path.write_text("service: X\nteam:\nprobes:\n#  - name: api\n#    url: http://x/\n")
+    config = load_config(path)
+    assert config.probes == () and config.team == ()
+    path.write_text("service: X\nprobes: 5\n")
+    with pytest.raises(ConfigError, match="probes: expected a list"):
+        load_config(path)

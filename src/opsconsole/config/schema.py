@@ -405,6 +405,11 @@ class Config(BaseModel):
     def _apply_defaults(cls, data: Any) -> Any:
         if not isinstance(data, Mapping):
             return data
+        # `probes:` with every item commented out is an empty list, not an error (as an
+        # empty `sentry:` is "not configured")
+        empty = [k for k, v in data.items() if v is None and _is_list_field(cls, k)]
+        if empty:
+            data = {**data, **{k: () for k in empty}}
         defaults, probes = data.get("defaults"), data.get("probes")
         if not isinstance(defaults, Mapping) or not isinstance(probes, list | tuple):
             return data
@@ -437,3 +442,12 @@ class Config(BaseModel):
                 )
             seen[probe.name] = index
         return self
+
+
+def _is_list_field(model: type[BaseModel], key: object) -> bool:
+    """Whether ``key`` is a field of ``model`` whose default is an empty collection."""
+    field = model.model_fields.get(key) if isinstance(key, str) else None
+    if field is None:
+        return False
+    default = field.get_default(call_default_factory=True)
+    return isinstance(default, tuple | list | frozenset) and not default
