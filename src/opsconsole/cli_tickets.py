@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -40,12 +41,30 @@ def add_parser(
     lst.add_argument("--json", action="store_true", help="print a JSON array")
     lst.add_argument(
         "--status",
-        choices=[s.value for s in Status] + ["all", "open"],
+        choices=["open", "all", *(s.value for s in Status if s is not Status.OPEN)],
         default="open",
         help="which tickets (default: open ones)",
     )
-    lst.add_argument("--limit", type=int, default=1000, help="at most this many (default 1000)")
+    lst.add_argument(
+        "--limit",
+        type=_limit,
+        default=1000,
+        metavar="N",
+        help="at most this many (default 1000; 0 prints none)",
+    )
     common(lst)
+
+
+def _limit(text: str) -> int:
+    """``--limit``: a whole number, not negative (SQLite reads a negative LIMIT as none,
+    and the store as zero: ``--limit -1`` printed an empty queue and exited 0)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
+    return value
 
 
 def run(args: argparse.Namespace, config: Config, db: Path) -> int:
@@ -132,14 +151,34 @@ async def _list(args: argparse.Namespace, config: Config, db: Path) -> int:
     finally:
         await store.close()
     if args.json:
-        print(json.dumps([ticket_json(t, service) for t in tickets], indent=2))
-        return 0
-    print(f"{'#':<6} {'SEV':<8} {'CATEGORY':<9} {'STATUS':<16} {'SLA':<28} SUBJECT")
+        return _emit([json.dumps([ticket_json(t, service) for t in tickets], indent=2)])
+    # The SLA column fits the longest labels ("resp paused · overdue by 12d03h"): at 28
+    # they pushed the subject out of its column.
+    lines = [f"{'#':<6} {'SEV':<8} {'CATEGORY':<9} {'STATUS':<16} {'SLA':<32} SUBJECT"]
     for t in tickets:
         label, _ = sla_clock(service.sla(t), t)
         subject = sanitize_terminal(t.subject, single_line=True, limit=70)
-        print(
+        lines.append(
             f"#{t.number:<5} {t.severity.value:<8} {t.category.value:<9} "
-            f"{t.status.value:<16} {label:<28} {subject}"
+            f"{t.status.value:<16} {label:<32} {subject}"
         )
+    if not tickets:
+        which = "" if args.status == "all" else f"{args.status} "
+        lines.append(f"no {which}tickets" if args.limit else "no tickets (--limit 0)")
+    return _emit(lines)
+
+
+def _emit(lines: list[str]) -> int:
+    """Print ``lines``; a reader that stops early (``tickets list | head``) is not an error.
+
+    Without this, the closed pipe ended in "opsconsole: unexpected error: BrokenPipeError".
+    """
+    try:
+        for line in lines:
+            print(line)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python flushes stdout again at exit: point it at /dev/null so that cannot fail.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
     return 0

@@ -144,6 +144,8 @@ class ClockReading:
         remaining: working time left against the target; negative when overdue.
         stopped_at: the first outbound reply (response) or resolved_at (resolution).
         paused: the clock is frozen because the ticket is pending on the customer.
+        no_target: the label without a target: the guide's §2 table says "Best effort" for
+            critical resolution and "N/A" for low's (when configured without one).
     """
 
     state: SlaState
@@ -151,6 +153,7 @@ class ClockReading:
     remaining: timedelta | None
     stopped_at: datetime | None = None
     paused: bool = False
+    no_target: str = "best effort"
 
     @property
     def running(self) -> bool:
@@ -160,10 +163,15 @@ class ClockReading:
     def label(self) -> str:
         """A compact label for a table cell: ``2h13m00s left``, ``overdue by 1h05m``, …"""
         if self.state is SlaState.NONE or self.remaining is None:
-            return "best effort"
+            return self.no_target
         if self.state is SlaState.MET:
             return "met"
-        whole = _whole_seconds(abs(self.remaining))
+        # Time left counts down in whole seconds; time overdue counts up from 1s, so the
+        # first second of a breach never reads "overdue by 0s".
+        whole = _whole_seconds(self.remaining)
+        if whole > self.remaining:
+            whole -= timedelta(seconds=1)
+        whole = abs(whole)
         amount = format_duration(whole) if whole else "0s"
         if self.remaining < _ZERO:
             text = f"missed by {amount}" if self.stopped_at is not None else f"overdue by {amount}"
@@ -257,7 +265,9 @@ def _read(
         if stop > now:  # evaluating the past: not stopped yet at ``now``
             stop = None
     if target is None:
-        return ClockReading(SlaState.NONE, None, None, stop)
+        # Guide §2: "Best effort" is critical's; a low ticket without a target is "N/A".
+        no_target = "best effort" if ticket.severity is Severity.CRITICAL else "N/A"
+        return ClockReading(SlaState.NONE, None, None, stop, no_target=no_target)
     received = ticket.received_at.astimezone(UTC)
     until = stop if stop is not None else now
     pauses, open_since = _pauses(ticket, policy, received, until, closed=stop is not None)

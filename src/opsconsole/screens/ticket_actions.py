@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 
 from opsconsole.core.templates import TEMPLATES
@@ -40,6 +42,20 @@ TRIAGE_HELP: tuple[tuple[str, str], ...] = (
     ("e", "Escalate to L2 / L3 with the §5 info block"),
     ("x", "Resolve"),
 )
+TRIAGE_COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("Severity: critical", "Key 1", "severity('critical')"),
+    ("Severity: high", "Key 2", "severity('high')"),
+    ("Severity: medium", "Key 3", "severity('medium')"),
+    ("Severity: low", "Key 4", "severity('low')"),
+    ("Set the category", "Key c", "category"),
+    ("Assign to me, or pick someone", "Key a", "assign"),
+    ("Set the status", "Key s", "status"),
+    ("Add an internal note", "Key n", "note"),
+    ("Reply with a template", "Key r", "reply"),
+    ("Escalate to L2 / L3", "Key e", "escalate"),
+    ("Resolve the ticket", "Key x", "resolve"),
+)
+"""The triage keys as command palette entries: (title, help, action on the screen)."""
 STATUS_CHOICES = [
     (Status.NEW, "new"),
     (Status.OPEN, "open"),
@@ -50,8 +66,43 @@ STATUS_CHOICES = [
 ]
 
 
+class TicketCommands(Provider):
+    """The ticket keys of the screen the palette was opened from, as palette commands.
+
+    The app's system commands are the same on every screen; without this, the triage
+    keys were in the help screen but not in the command palette.
+    """
+
+    def _commands(self) -> tuple[tuple[str, str, str], ...]:
+        commands = getattr(self.screen, "palette_commands", None)
+        return commands() if callable(commands) else ()
+
+    async def discover(self) -> Hits:
+        """Every ticket command, for the palette opened with no text."""
+        for title, help_text, action in self._commands():
+            yield DiscoveryHit(title, partial(self.screen.run_action, action), help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        """The ticket commands matching ``query``."""
+        matcher = self.matcher(query)
+        for title, help_text, action in self._commands():
+            if (score := matcher.match(title)) > 0:
+                yield Hit(
+                    score,
+                    matcher.highlight(title),
+                    partial(self.screen.run_action, action),
+                    help=help_text,
+                )
+
+
 class TicketActions(Screen[Any]):
     """Mixin-like base: subclasses say which ticket is current and how to refresh."""
+
+    COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {TicketCommands}
+
+    def palette_commands(self) -> tuple[tuple[str, str, str], ...]:
+        """(title, help, action) of each command palette entry on this screen."""
+        return TRIAGE_COMMANDS
 
     def current_number(self) -> int | None:
         """The ticket the keys act on (subclasses)."""
@@ -150,12 +201,17 @@ class TicketActions(Screen[Any]):
         await self._run(f"status {value}", lambda s, n: s.set_status(n, Status(value), seen=seen))
 
     async def action_resolve(self) -> None:
-        """Resolve (stops the resolution clock)."""
-        await self._run("resolved", lambda s, n: s.resolve(n))
+        """Resolve (stops the resolution clock).
+
+        Like ``s``, it sends the status the operator saw: a ticket someone else changed
+        meanwhile (reopened, set pending, …) is a conflict, not silently resolved."""
+        seen = self.seen_ticket()
+        await self._run("resolved", lambda s, n: s.set_status(n, Status.RESOLVED, seen=seen))
 
     async def action_note(self) -> None:
         """Write an internal note."""
         if self.current_number() is None:
+            self.notify("No ticket selected", severity="warning")
             return
         editor = EditorScreen(
             "Internal note", drafts={"note": ("", "")}, with_subject=False, submit_label="save"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,7 +16,7 @@ from opsconsole.core.runbooks import Runbook
 from opsconsole.core.text import sanitize_terminal
 from opsconsole.core.tickets import Direction, Ticket
 from opsconsole.screens.failures import noted
-from opsconsole.screens.ticket_actions import TRIAGE_BINDINGS, TicketActions
+from opsconsole.screens.ticket_actions import TRIAGE_BINDINGS, TRIAGE_COMMANDS, TicketActions
 from opsconsole.widgets.incident_banner import IncidentBanner
 from opsconsole.widgets.key_footer import KeyFooter
 from opsconsole.widgets.ticket_cells import SLA_STYLE, STATUS_LABEL
@@ -33,7 +35,11 @@ def _one(text: str, limit: int = 200) -> str:
 class TicketScreen(TicketActions):
     """Everything about one ticket; the triage keys act on it."""
 
-    BINDINGS = [Binding("escape", "back", "Back"), *TRIAGE_BINDINGS]
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        *TRIAGE_BINDINGS,
+        Binding("space", "tick", "Tick step", show=False),
+    ]
 
     def __init__(self, number: int) -> None:
         super().__init__(id="ticket-screen")
@@ -58,6 +64,11 @@ class TicketScreen(TicketActions):
         """Load, then tick the SLA clocks every second."""
         await self.refresh_tickets()
         self.set_interval(1.0, self._render_sla)
+        self.set_interval(5.0, self.poll)
+
+    def palette_commands(self) -> tuple[tuple[str, str, str], ...]:
+        """The triage keys and space, for the command palette."""
+        return (*TRIAGE_COMMANDS, ("Tick the next runbook step", "Key space", "tick"))
 
     def current_number(self) -> int | None:
         """This ticket."""
@@ -93,6 +104,25 @@ class TicketScreen(TicketActions):
         self._render_audit(self.ticket)
         self.sub_title = f"#{self.number}"
 
+    async def poll(self) -> None:
+        """Every few seconds while shown, re-read the ticket: a customer's reply (which
+        also ends a pause) or another operator's change appeared only after a key. Only a
+        changed ticket is redrawn; the runbook's ticks are left as they are."""
+        service, shown = self.service, self.ticket
+        if service is None or shown is None or not self.is_current:
+            return
+        with noted(self.app, f"Reading #{self.number}", once=True) as outcome:
+            ticket = await service.store.get_ticket(self.number)
+        if outcome.failed or ticket is None or self.ticket is not shown:
+            return
+        if (ticket, ticket.thread, ticket.audit) == (shown, shown.thread, shown.audit):
+            return
+        self.ticket = ticket
+        self._render_header(ticket)
+        self._render_sla()
+        self._render_thread(ticket)
+        self._render_audit(ticket)
+
     def _render_header(self, t: Ticket) -> None:
         r = t.requester
         who = f"{_one(r.address)}" + (f" ({_one(r.name, 60)})" if r.name else "")
@@ -122,13 +152,17 @@ class TicketScreen(TicketActions):
         service, t = self.service, self.ticket
         if service is None or t is None:
             return
-        sla = service.sla(t)
+        now = service.clock()
+        sla = service.sla(t, now)
         parts = []
         for name, reading in (("Response", sla.response), ("Resolution", sla.resolution)):
             due = ""
             if reading.due is not None:
                 local = reading.due.astimezone(service.config.tz)
-                due = f" (due {local:%a %H:%M})"
+                # A weekday alone names one day only within a week of now: a low ticket's
+                # 7-day resolution read "due Sat 03:00" on the Saturday it arrived.
+                near = abs(reading.due - now) < timedelta(days=6)
+                due = f" (due {local:%a %H:%M})" if near else f" (due {local:%a %d %b %H:%M})"
             parts.append(
                 Content.assemble(
                     (f"{name:<11}", "dim"), (reading.label(), SLA_STYLE[reading.state]), due
@@ -161,6 +195,28 @@ class TicketScreen(TicketActions):
                 options.append(Selection(Content(_one(label, 200)), index, index in ticked))
                 index += 1
         steps.add_options(options)
+        # The first step not yet ticked is highlighted: space in the list ticks it (with
+        # nothing highlighted, the first space did nothing).
+        steps.highlighted = next((i for i in range(index) if i not in ticked), 0)
+
+    def action_tick(self) -> None:
+        """space: tick the next runbook step not yet ticked.
+
+        The screen opens with the body focused, not the list, so space ticked nothing
+        (README: "space on the ticket screen, tick a runbook step"). In the list itself
+        (tab), space toggles the highlighted step as in any list.
+        """
+        steps = self.query_one("#ticket-runbook", SelectionList)
+        if self.runbook is None or not steps.option_count:
+            self.notify("No runbook for this ticket", severity="warning")
+            return
+        ticked = set(steps.selected)
+        for index in range(steps.option_count):
+            if steps.get_option_at_index(index).value not in ticked:
+                steps.highlighted = index
+                steps.toggle(steps.get_option_at_index(index))  # saved by _toggled
+                return
+        self.notify("Every runbook step is ticked")
 
     @on(SelectionList.SelectionToggled, "#ticket-runbook")
     async def _toggled(self, event: SelectionList.SelectionToggled[int]) -> None:

@@ -15,9 +15,11 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
 from opsconsole.core.store import TicketQuery
+from opsconsole.core.text import sanitize_terminal
 from opsconsole.core.tickets import Severity, Status, Ticket
 from opsconsole.screens.failures import Outcome, noted, one_line
-from opsconsole.screens.ticket_actions import TRIAGE_BINDINGS, TicketActions
+from opsconsole.screens.ticket_actions import TRIAGE_BINDINGS, TRIAGE_COMMANDS, TicketActions
+from opsconsole.screens.ticket_dialogs import EditorScreen, PickScreen
 from opsconsole.widgets.fast_table import FastTable
 from opsconsole.widgets.incident_banner import IncidentBanner
 from opsconsole.widgets.key_footer import KeyFooter
@@ -34,6 +36,8 @@ SortKey = Literal["due", "received", "severity", "number"]
 MIN_PAGE = 10  # rows per page when the terminal is tiny
 CHROME = 3  # rows around the table's rows before it is laid out: status, header, footer
 REPAINT_WAIT = 0.25  # seconds the count waits for the new page to be drawn
+POLL_INTERVAL = 5.0  # seconds between re-reads of the page shown, as the dashboard's pane
+FOLLOW_WINDOW = 500  # rows either side of the page searched for a ticket a change moved
 # The SLA countdown comes third, as on the dashboard's queue pane: in an 80-column terminal
 # it is on screen, where after Subject and Requester it was scrolled off to the right.
 COLUMNS = (
@@ -58,6 +62,17 @@ STATUS_CYCLE: tuple[tuple[str, frozenset[Status], bool], ...] = (
 )
 OWNER_CYCLE = ("all", "mine", "unassigned")
 SORTS: tuple[SortKey, ...] = ("due", "received", "severity", "number")
+LIST_COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("Open the highlighted ticket", "Key enter", "open_ticket"),
+    ("Filter tickets on text", "Key /", "filter"),
+    ("Cycle the severity filter", "Key v", "cycle_severity"),
+    ("Cycle the status filter", "Key f", "cycle_status"),
+    ("Show mine / unassigned / all tickets", "Key m", "cycle_owner"),
+    ("Cycle the sort order", "Key o", "cycle_sort"),
+    ("Next page of tickets", "Key ]", "page(1)"),
+    ("Previous page of tickets", "Key [", "page(-1)"),
+)
+"""The Tickets screen's own keys as command palette entries (besides the triage keys)."""
 
 
 class QueueTable(FastTable[Text]):
@@ -128,6 +143,28 @@ class TicketsScreen(TicketActions):
         self._sort_index = 0
         self.total = 0
         self.rows: list[Ticket] = []
+        self._reload_on_resume = False
+        self._shown_query: TicketQuery | None = None  # the query of the rows shown
+
+    def palette_commands(self) -> tuple[tuple[str, str, str], ...]:
+        """The list's keys and the triage keys, for the command palette."""
+        return (*LIST_COMMANDS, *TRIAGE_COMMANDS)
+
+    def on_screen_suspend(self) -> None:
+        """Another view opened on top: reload when it closes, since a ticket opened from
+        here may have been changed there. The triage dialogs reload through their action."""
+        self._reload_on_resume = not isinstance(self.app.screen, (PickScreen, EditorScreen))
+
+    async def on_screen_resume(self) -> None:
+        """Back from a ticket (or any view): show the tickets as stored now.
+
+        The rows are also what the operator "saw" for conflict detection: a severity
+        changed on the ticket's screen left the old one here, so the next key on the same
+        ticket was refused as "changed meanwhile" (a change the operator had made).
+        """
+        if self._reload_on_resume:
+            self._reload_on_resume = False
+            await self.refresh_tickets()
 
     def compose(self) -> ComposeResult:
         """Filter input, status line, table, footer."""
@@ -148,6 +185,7 @@ class TicketsScreen(TicketActions):
         await self.refresh_tickets(after_paint=False)
         table.focus()
         self.set_interval(1.0, self.tick)
+        self.set_interval(POLL_INTERVAL, self.poll)
 
     # -- data -------------------------------------------------------------------------
 
@@ -176,15 +214,25 @@ class TicketsScreen(TicketActions):
         store = service.store
         current = self.current_number()  # before the rows change under the cursor
         self.query_state = replace(self.query_state, limit=self.page_size())
+        same_page = self._shown_query == replace(self.query_state, limit=0)
         with noted(self.app, "Reading tickets", once=True) as outcome:
             rows = await store.list_tickets(self.query_state)
             if not rows and self.query_state.offset > 0:  # the page emptied under us
                 self.query_state = replace(self.query_state, offset=0)
                 rows = await store.list_tickets(self.query_state)
+            if same_page and row is None and current not in {t.number for t in rows}:
+                # A triage change re-sorted the highlighted ticket onto another page: follow
+                # it there, so the next key does not act on whichever ticket took its row.
+                found = await self._locate(current)
+                if found is not None:
+                    offset, row = found
+                    self.query_state = replace(self.query_state, offset=offset)
+                    rows = await store.list_tickets(self.query_state)
         if outcome.failed:  # keep showing the last page read; say why it is not fresh
             self._show_failure(outcome)
             return
         self.rows = rows
+        self._shown_query = replace(self.query_state, limit=0)
         self._show_rows(current, row)
         if recount:
             self.total = -1  # counting
@@ -196,6 +244,52 @@ class TicketsScreen(TicketActions):
             with noted(self.app, "Counting tickets", once=True):
                 self.total = await store.count_tickets(self.query_state)
         self._update_status()
+
+    async def poll(self) -> None:
+        """Every few seconds while shown, re-read the page: a ticket that arrived by mail
+        or was changed by another operator appeared only after the next key. Only a page
+        that changed is redrawn, and the count is replaced without the "of …" step."""
+        service = self.service
+        if service is None or not self.is_current:
+            return
+        query = self.query_state
+        with noted(self.app, "Reading tickets", once=True) as outcome:
+            rows = await service.store.list_tickets(query)
+            total = await service.store.count_tickets(query)
+        if outcome.failed:
+            self._show_failure(outcome)
+            return
+        if query != self.query_state:  # a key changed the page meanwhile; it shows its own
+            return
+        if not rows and query.offset > 0:  # the page emptied: back to the first
+            await self.refresh_tickets()
+            return
+        if rows != self.rows:
+            current = self.current_number()
+            self.rows = rows
+            self._show_rows(current)
+        self.total = total
+        self._update_status()
+
+    async def _locate(self, number: int | None) -> tuple[int, int] | None:
+        """The page offset and row of ticket ``number`` in the current query, searched
+        within :data:`FOLLOW_WINDOW` rows of the current page; None when not there (it
+        left the filter, e.g. resolved under "open")."""
+        if number is None:
+            return None
+        q = self.query_state
+        size = q.limit
+        start = max(0, q.offset - FOLLOW_WINDOW)
+        assert self.service is not None
+        window = await self.service.store.list_tickets(
+            replace(q, offset=start, limit=q.offset - start + size + FOLLOW_WINDOW)
+        )
+        numbers = [t.number for t in window]
+        if number not in numbers:
+            return None
+        position = start + numbers.index(number)
+        offset = max(0, q.offset + (position - q.offset) // size * size)  # whole pages away
+        return offset, position - offset
 
     async def _repainted(self) -> bool:
         """Wait until the screen has drawn what is pending; False if that took 250 ms."""
@@ -295,7 +389,17 @@ class TicketsScreen(TicketActions):
         if q.text:
             parts.append(" · filter ")
             parts.append((q.text, "bold $accent"))
+        if self.total == 0:
+            parts.append(("   " + self._empty_hint(), "bold $warning"))
         self.query_one("#tickets-status", Static).update(Content.assemble(*parts))
+
+    def _empty_hint(self) -> str:
+        """What an empty page means: a clear queue, or filters that match nothing."""
+        q = self.query_state
+        filtered = q.text or q.severities or q.assignee or q.unassigned or self._status_index
+        if not filtered:
+            return "No open tickets: the queue is clear"
+        return "No tickets match: / edits the text filter, v f m change the others"
 
     def _show_failure(self, outcome: Outcome) -> None:
         """The status line says the page could not be read (the last page stays shown)."""
@@ -321,11 +425,17 @@ class TicketsScreen(TicketActions):
 
     @on(DataTable.RowSelected, "#tickets-table")
     def _open(self, event: DataTable.RowSelected) -> None:
+        self.action_open_ticket()
+
+    def action_open_ticket(self) -> None:
+        """Open the highlighted ticket (enter)."""
         from opsconsole.screens.ticket_detail import TicketScreen
 
         number = self.current_number()
-        if number is not None:
-            self.app.push_screen(TicketScreen(number))
+        if number is None:
+            self.notify("No ticket selected", severity="warning")
+            return
+        self.app.push_screen(TicketScreen(number))
 
     def action_back(self) -> None:
         """Close the filter, or go back to the dashboard."""
@@ -344,8 +454,14 @@ class TicketsScreen(TicketActions):
 
     @on(Input.Changed, "#ticket-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
+        # A pasted control character (ESC, a bidi override) would reach the terminal in the
+        # box and the status line; stored subjects hold it made visible (``^[``), so the
+        # visible form is also what matches.
+        text = sanitize_terminal(event.value, single_line=True)
+        if text != event.value:
+            event.input.value = text
         # Debounced: one query 150 ms after the last keystroke, stale ones cancelled.
-        self.query_state = replace(self.query_state, text=event.value.strip(), offset=0)
+        self.query_state = replace(self.query_state, text=text.strip(), offset=0)
         self.run_worker(self._filter_soon(), group="filter", exclusive=True)
 
     async def _filter_soon(self) -> None:

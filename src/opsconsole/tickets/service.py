@@ -581,7 +581,10 @@ class TicketService:
 
         async def record() -> Ticket:
             await self.store.add_message(number, note, actor=note.author)
-            return await self.update(number, {"level": level, "status": Status.ESCALATED})
+            await self.update(number, {"level": level})
+            # through set_status: a ticket that was pending on the customer has its SLA
+            # pause ended (it stayed open, and the escalated ticket's clocks stood still)
+            return await self.set_status(number, Status.ESCALATED)
 
         return await self._record(record, f"the escalation of #{number} to {address} was sent")
 

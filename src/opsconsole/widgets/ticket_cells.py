@@ -46,11 +46,21 @@ def severity_cell(severity: Severity) -> Text:
     return Text(short, style=SEVERITY_STYLE[severity])
 
 
+SLA_WIDTH = 28
+"""The SLA column's width on the Tickets screen and the dashboard's pane."""
+
+
 def sla_cell(sla: SlaStatus, ticket: Ticket) -> Text:
-    """Live countdown cell, coloured by state."""
+    """Live countdown cell, coloured by state.
+
+    The longest label, a paused clock that is overdue ("resp paused · overdue by 12d22h"),
+    was cut to "… overdue by 12d" by the column: it drops "by" to fit.
+    """
     label, state = sla_clock(sla, ticket)
     if not ticket.is_open:
         return Text(STATUS_LABEL[ticket.status], style="dim")
+    if len(label) > SLA_WIDTH:
+        label = label.replace("overdue by ", "overdue ")
     return Text(label, style=SLA_STYLE[state])
 
 

@@ -98,7 +98,11 @@ class TicketQueuePane(Vertical):
         table = self.query_one("#queue-table", DataTable)
         now = service.clock()
         for ticket in self.rows:
-            table.update_cell(str(ticket.number), "sla", sla_cell(service.sla(ticket, now), ticket))
+            key = str(ticket.number)
+            cell = sla_cell(service.sla(ticket, now), ticket)
+            # Only cells whose text changed: every update_cell drops the table's row cache.
+            if table.get_cell(key, "sla") != cell:
+                table.update_cell(key, "sla", cell)
         self._subtitle(None)
 
     def _subtitle(self, open_count: int | None) -> None:
