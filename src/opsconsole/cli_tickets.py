@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -169,16 +168,9 @@ async def _list(args: argparse.Namespace, config: Config, db: Path) -> int:
 
 
 def _emit(lines: list[str]) -> int:
-    """Print ``lines``; a reader that stops early (``tickets list | head``) is not an error.
-
-    Without this, the closed pipe ended in "opsconsole: unexpected error: BrokenPipeError".
-    """
-    try:
-        for line in lines:
-            print(line)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        # Python flushes stdout again at exit: point it at /dev/null so that cannot fail.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+    """Print ``lines`` (a reader that stops early, ``tickets list | head``, ends in
+    BrokenPipeError, which :func:`opsconsole.cli.main` treats as a normal end)."""
+    for line in lines:
+        print(line)
+    sys.stdout.flush()
     return 0

@@ -38,6 +38,7 @@ TICKET_KEYS: tuple[tuple[str, str], ...] = (
     ("/", "Filter on text (subject, requester, #number)"),
     ("v f m o", "Filter severity · status · mine/unassigned · sort"),
     ("[ ]", "Previous / next page"),
+    ("space", "On a ticket: tick the next runbook step"),
 )
 
 
