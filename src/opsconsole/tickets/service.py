@@ -71,9 +71,9 @@ hour: an autoresponder without auto-reply headers would otherwise loop with inta
 _SLA_INPUTS = ("severity", "first_response_at", "resolved_at", "pauses")
 """The ticket fields the stored ``next_due`` is computed from (besides ``received_at``)."""
 _RETRIES = 5
+"""How often a derived write is recomputed after another process changed its inputs."""
 _REOPENED_BY_A_REPLY = frozenset({Status.PENDING_CUSTOMER, Status.RESOLVED, Status.CLOSED})
 """Statuses a customer's own (not automatic) reply moves back to open."""
-"""How often a derived write is recomputed after another process changed its inputs."""
 
 
 class SentNotRecorded(Exception):
