@@ -151,3 +151,29 @@ async def breakable_console(
         poll=False,
     )
     return app, stores
+
+
+async def seeded_config(tmp_path: Path) -> Config:
+    """:func:`ticket_config`, with the seeded tickets stored in ``tmp_path / "t.db"``."""
+    from opsconsole.adapters.sqlite_store import SqliteStore
+
+    config = ticket_config(tmp_path)
+    store = await SqliteStore.open(tmp_path / "t.db")
+    await seed_store(store, config)
+    await store.close()
+    return config
+
+
+def ticket_app(tmp_path: Path, config: Config, clock: MutableClock | None = None) -> Any:
+    """The real app on the real SQLite store at ``tmp_path / "t.db"``, not polling."""
+    from opsconsole.adapters.sqlite_store import SqliteStore
+    from opsconsole.app import make_app
+
+    clock = clock or MutableClock()
+
+    async def store_factory() -> SqliteStore:
+        return await SqliteStore.open(tmp_path / "t.db", clock=clock)
+
+    return make_app(
+        config, store_factory=store_factory, runner_factory=ScriptedRunner, clock=clock, poll=False
+    )

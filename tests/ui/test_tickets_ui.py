@@ -10,7 +10,6 @@ import pytest
 from textual.widgets import DataTable, Input, OptionList, TextArea
 
 from opsconsole.adapters.sqlite_store import SqliteStore
-from opsconsole.app import make_app
 from opsconsole.core.sla import SlaState
 from opsconsole.core.store import TicketQuery
 from opsconsole.core.tickets import Category, Direction, Level, Severity, Status
@@ -19,32 +18,16 @@ from opsconsole.screens.ticket_dialogs import EditorScreen, PickScreen
 from opsconsole.screens.tickets import TicketsScreen
 from opsconsole.widgets.ticket_queue_pane import TicketQueuePane
 
-from fakes import FROZEN, MutableClock, ScriptedRunner
-from ticket_fixtures import seed_store, seed_tickets, ticket_config
+from fakes import FROZEN, MutableClock
+from ticket_fixtures import seed_tickets, seeded_config, ticket_app, ticket_config
 
 
 @pytest.fixture
 async def seeded(tmp_path: Path):
-    config = ticket_config(tmp_path)
-    store = await SqliteStore.open(tmp_path / "t.db")
-    await seed_store(store, config)
-    await store.close()
-    return config
+    return await seeded_config(tmp_path)
 
 
-def build(tmp_path: Path, config, clock=None):
-    clock = clock or MutableClock()
-
-    async def store_factory() -> SqliteStore:
-        return await SqliteStore.open(tmp_path / "t.db", clock=clock)
-
-    return make_app(
-        config,
-        store_factory=store_factory,
-        runner_factory=ScriptedRunner,
-        clock=clock,
-        poll=False,
-    )
+build = ticket_app
 
 
 async def open_tickets(app, pilot) -> TicketsScreen:
