@@ -25,6 +25,7 @@ from pydantic import BaseModel, SecretBytes, SecretStr, ValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from opsconsole.config.schema import Config, FieldError, ProbeConfig, describe_value
+from opsconsole.core.redact import mask_url
 
 __all__ = ["ConfigError", "exposed_secrets", "find_config", "load_config", "loads_config"]
 
@@ -558,14 +559,11 @@ class _Document:
 
 
 _URL_IN_TEXT = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"]*")
-_USERINFO = re.compile(r"^([^:]*://)[^/?#]*@")
 
 
 def _mask_url(match: re.Match[str]) -> str:
     """A URL quoted in an error, with its credentials and query string (tokens) hidden."""
-    url = _USERINFO.sub(r"\1***@", match.group(0))
-    head, sep, _query = url.partition("?")
-    return head + "?***" if sep else url
+    return mask_url(match.group(0))
 
 
 def _child(parent: Any, part: str | int) -> Any:

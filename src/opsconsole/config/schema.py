@@ -49,6 +49,7 @@ from opsconsole.config.tickets import (
 from opsconsole.config.types import Duration, FieldError, describe_value, to_duration
 from opsconsole.core.conditions import Condition, ConditionSyntaxError, parse_condition
 from opsconsole.core.durations import format_setting
+from opsconsole.core.redact import mask_url
 
 __all__ = [
     "HTTP_METHODS",
@@ -78,7 +79,6 @@ _TCP_SCHEME = re.compile(r"^tcp://", re.IGNORECASE)
 _OTHER_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_USERINFO = re.compile(r"//[^/?#]*@")
 
 
 def _url_problem(value: str) -> str | None:
@@ -235,11 +235,7 @@ class ProbeConfig(BaseModel):
 
         ``https://u:${PASS}@host/health?key=${KEY}`` is shown ``https://***@host/health?***``.
         """
-        if self.url is None:
-            return str(self.tcp)
-        shown = _USERINFO.sub("//***@", self.url, count=1)
-        head, sep, _query = shown.partition("?")
-        return head + "?***" if sep else shown
+        return str(self.tcp) if self.url is None else mask_url(self.url)
 
     def __repr_args__(self) -> Iterator[tuple[str | None, object]]:
         """``repr``/``str`` (tracebacks, Sentry locals, debug logs) never hold the URL's

@@ -26,7 +26,14 @@ from collections.abc import Iterable
 from functools import lru_cache
 from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
 
-__all__ = ["MIN_SECRET_LENGTH", "REDACTED", "redact_query", "redact_text", "redact_url"]
+__all__ = [
+    "MIN_SECRET_LENGTH",
+    "REDACTED",
+    "mask_url",
+    "redact_query",
+    "redact_text",
+    "redact_url",
+]
 
 REDACTED = "[redacted]"
 MIN_SECRET_LENGTH = 4
@@ -96,6 +103,20 @@ _BARE_WEBHOOK = re.compile(
     r"""|\b((?:discord(?:app)?\.com)/api/webhooks/)[^\s"'<>`]+""",
     re.I,
 )
+
+
+_USERINFO = re.compile(r"^([^:]*://)[^/?#]*@")
+
+
+def mask_url(url: str) -> str:
+    """``url`` to show: its credentials and whole query string hidden.
+
+    ``https://u:pw@host/health?key=k`` is shown ``https://***@host/health?***`` (the
+    health pane's target, URLs quoted in config errors).
+    """
+    masked = _USERINFO.sub(r"\1***@", url, count=1)
+    head, sep, _query = masked.partition("?")
+    return head + "?***" if sep else masked
 
 
 def redact_url(url: str) -> str:
