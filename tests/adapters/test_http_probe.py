@@ -285,6 +285,40 @@ async def test_errors_never_leak_query_or_userinfo(
             assert leaked not in text
 
 
+async def test_a_secret_in_a_condition_is_shown_as_its_reference(
+    http_server: LoopbackServer,
+) -> None:
+    """`[BODY].x == ${API_TOKEN}`: the token is compared, but the result (shown, stored,
+    logged, `status --json`) holds `${API_TOKEN}`, never the token itself."""
+    from opsconsole.adapters.logging_setup import config_secrets
+    from opsconsole.config.loader import loads_config
+
+    token = "tok-canary-4711-abcdef"
+    text = (
+        "probes:\n"
+        "  - name: echo\n"
+        f"    url: {http_server.url('/echo')}\n"
+        "    method: POST\n"
+        "    body: '${API_TOKEN}'\n"
+        "    conditions:\n"
+        "      - '[BODY].body == ${API_TOKEN}'\n"
+        "      - '[BODY].method == ${METHOD}'\n"
+        "      - '[STATUS] == ${EXPECTED_STATUS}'\n"
+    )
+    env = {"API_TOKEN": token, "METHOD": "PUT", "EXPECTED_STATUS": "201"}
+    config = loads_config(text, env=env)
+    result = await run_one(config.probes[0])
+    assert http_server.requests[-1].body == token.encode()  # the real value is sent
+    first, second, third = result.conditions
+    assert first.ok and first.condition == "[BODY].body == ${API_TOKEN}"
+    assert first.resolved == "[BODY].body (${API_TOKEN}) == ${API_TOKEN}"
+    # Variables not named like a secret stay visible: the operator needs "201".
+    assert not second.ok and second.resolved == "[BODY].method (POST) == PUT"
+    assert not third.ok and third.resolved == "[STATUS] (200) == 201"
+    assert token not in repr(result) and token not in result.reason
+    assert token in config_secrets(config)  # so logs and Sentry redact it too
+
+
 # -- TLS ------------------------------------------------------------------------------------
 
 

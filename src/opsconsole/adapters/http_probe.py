@@ -45,7 +45,7 @@ import ssl
 import time
 import weakref
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -223,6 +223,15 @@ class ProbeRunner:
     ) -> ProbeResult:
         observation = partial.freeze()
         conditions = _evaluate(probe.conditions, observation)
+        if probe._secret_refs:
+            conditions = tuple(
+                replace(
+                    c,
+                    condition=probe.mask_secrets(c.condition),
+                    resolved=probe.mask_secrets(c.resolved),
+                )
+                for c in conditions
+            )
         all_pass = all(c.ok for c in conditions)
         if outcome is None:
             outcome = Outcome.OK if all_pass else Outcome.FAILED_CONDITIONS
@@ -546,6 +555,7 @@ def _scrub(message: str, probe: ProbeConfig) -> str:
         if sep:
             secrets.append(query)
     secrets += [str(v) for v in dict(probe.headers).values()]
+    message = probe.mask_secrets(message)
     for secret in sorted((s for s in secrets if len(s) >= 3), key=len, reverse=True):
         message = message.replace(secret, "[redacted]")
     message = _CONTROL.sub(" ", message)

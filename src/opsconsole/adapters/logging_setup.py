@@ -126,7 +126,8 @@ def config_secrets(config: BaseModel) -> list[str]:
     password) is picked up without changes here. Collected: every ``SecretStr`` /
     ``SecretBytes`` value, probe header values (except benign ones like ``Accept``; for
     ``Bearer x`` both the whole value and ``x``), and the password, query values and
-    webhook path of any URL string.
+    webhook path of any URL string, and every value the loader substituted from an
+    environment variable named like a secret (``${API_TOKEN}`` in a condition or a body).
     """
     found: set[str] = set()
     _walk(config, found, 0)
@@ -143,6 +144,8 @@ def _walk(value: Any, found: set[str], depth: int) -> None:
     elif isinstance(value, BaseModel):
         for name in type(value).model_fields:
             _walk(getattr(value, name, None), found, depth + 1)
+        for secret, _ref in getattr(value, "_secret_refs", ()):  # ${TOKEN} in a condition
+            _add_credential(secret, found)
     elif isinstance(value, FrozenHeaders):
         for name, text in value.items():
             if name.lower() not in _BENIGN_HEADERS:

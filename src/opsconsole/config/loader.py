@@ -197,6 +197,11 @@ def exposed_secrets(config: BaseModel, raw: Mapping[KeyPath, str] | None = None)
 
 _SEXAGESIMAL = re.compile(r"^[0-9]+(:[0-5]?[0-9])+$")
 _SECRET_HEADER = re.compile(r"auth|token|key|secret|cookie|passw|session|signature", re.I)
+_SECRET_NAME = re.compile(
+    r"auth|token|key|secret|cookie|passw|pwd|session|signature|credential|dsn|webhook|private",
+    re.I,
+)
+"""An environment variable named like this holds a secret wherever it is substituted."""
 _URL_SECRET = re.compile(
     r"^[^/]*//[^/?#@]*:[^/?#@]*@"  # a password in the userinfo
     r"|[?&][^=&#]*(?:token|key|secret|passw|sig|auth)[^=&#]*=[^&#]",  # ?api_key=...
@@ -261,6 +266,7 @@ class _Document:
     raw: dict[KeyPath, str] = field(default_factory=dict)  # path -> text before ${} expansion
     expanded: dict[KeyPath, str] = field(default_factory=dict)  # path -> text after expansion
     secrets: dict[str, str] = field(default_factory=dict)  # env value -> "${NAME}"
+    secret_refs: dict[str, str] = field(default_factory=dict)  # the same, secret names only
     data: Any = None
     built: int = 0  # values built so far, aliases expanded
     bool_words: dict[KeyPath, str] = field(default_factory=dict)  # path -> `yes`, `off`...
@@ -284,10 +290,16 @@ class _Document:
         data = {k: v for k, v in data.items() if not k.startswith(EXTENSION_PREFIX)}
         while True:
             try:
-                return Config.model_validate(data)
+                config = Config.model_validate(data)
+                break
             except ValidationError as exc:
                 if not self._bools_as_text(data, exc):
                     raise self.translate(exc) from None
+        if self.secret_refs:
+            refs = tuple(sorted(self.secret_refs.items(), key=lambda kv: -len(kv[0])))
+            for probe in config.probes:
+                probe._secret_refs = refs
+        return config
 
     def _bools_as_text(self, data: Any, exc: ValidationError) -> bool:
         """Give text fields the word written where YAML 1.1 read a boolean; True if any.
@@ -470,6 +482,8 @@ class _Document:
                 return default
             if len(value) >= 3:
                 self.secrets[value] = "${" + name + "}"
+                if _SECRET_NAME.search(name):
+                    self.secret_refs[value] = "${" + name + "}"
             return value
 
         expanded = _ENV_REF.sub(replace, text)

@@ -22,6 +22,7 @@ from pydantic import (
     GetCoreSchemaHandler,
     PlainSerializer,
     PlainValidator,
+    PrivateAttr,
     field_validator,
     model_validator,
 )
@@ -218,6 +219,17 @@ class ProbeConfig(BaseModel):
     failure_threshold: int = Field(default=3, ge=1)
     success_threshold: int = Field(default=2, ge=1)
     group: str | None = None
+    _secret_refs: tuple[tuple[str, str], ...] = PrivateAttr(default=())
+    """(value, ``${NAME}``) for each secret substituted anywhere in the file, longest first
+    (set by the loader; see :meth:`mask_secrets`)."""
+
+    def mask_secrets(self, text: str) -> str:
+        """``text`` with every secret substituted from the environment shown as its
+        ``${NAME}``: a condition such as ``[BODY].token == ${API_TOKEN}`` is displayed,
+        stored and logged as written, never with the token."""
+        for value, ref in self._secret_refs:
+            text = text.replace(value, ref)
+        return text
 
     @property
     def kind(self) -> Literal["http", "tcp"]:
