@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from opsconsole.core.incidents import (
     parse_customers,
     parse_failing,
 )
+from opsconsole.core.placeholders import unfilled_placeholders
 from opsconsole.core.text import sanitize_terminal
 
 
@@ -44,9 +46,17 @@ def add_parser(
         "update",
         help="send a stakeholder update",
         description="Record a stakeholder update and post it to Slack (the same path as the "
-        "console's prompt). Without --message the guide's Step 2 update is composed.",
+        "console's prompt). Without --message the guide's Step 2 update is composed; "
+        "in later updates its Step 5 lines come from --next-steps, --eta and "
+        "--customer-action, and a line without one is left out (never sent as a "
+        "placeholder).",
     )
     update.add_argument("--message", help="the update text")
+    update.add_argument("--next-steps", default="", help="Step 5: what happens next")
+    update.add_argument("--eta", default="", help="Step 5: expected resolution time")
+    update.add_argument(
+        "--customer-action", default="", help="Step 5: what customers need to do, if anything"
+    )
     update.add_argument("--no-slack", action="store_true", help="record only")
     status = actions.add_parser("status", help="the active incident", description="Status.")
     status.add_argument("--json", action="store_true")
@@ -119,7 +129,15 @@ async def _dispatch(args: argparse.Namespace, service: Any) -> int:
         return 0
     if command == "update":
         incident = await _active(service)
-        text = args.message or service.draft_update(incident)
+        step_5 = (args.next_steps, args.eta, args.customer_action)
+        text = args.message or service.draft_update(incident, step_5=step_5, placeholders=False)
+        if args.message:
+            _note_placeholders(unfilled_placeholders(text), "the message still holds")
+        else:
+            drafted = service.draft_update(incident, step_5=step_5)
+            _note_placeholders(
+                unfilled_placeholders(drafted), "left out (no --next-steps/--eta/--customer-action)"
+            )
         entry = await service.send_update(text, slack=not args.no_slack)
         print(f"update recorded on incident #{incident.id} ({entry.delivery})")
         return 0
@@ -137,6 +155,8 @@ async def _dispatch(args: argparse.Namespace, service: Any) -> int:
         return 0
     if command == "resolve":
         incident = await _active(service)
+        filled = replace(incident, root_cause=args.root_cause, fix=args.fix)
+        left = unfilled_placeholders(service.draft_all_clear(filled))
         closed, path = await service.resolve(
             root_cause=args.root_cause,
             fix=args.fix,
@@ -144,6 +164,7 @@ async def _dispatch(args: argparse.Namespace, service: Any) -> int:
             slack=not args.no_slack,
         )
         print(f"incident #{closed.id} resolved; review written to {path}")
+        _note_placeholders(left, "the all-clear said (pass --root-cause and --fix)")
         return 0
     incidents = await service.store.list_incidents(limit=100)
     if args.json:
@@ -169,6 +190,12 @@ async def _dispatch(args: argparse.Namespace, service: Any) -> int:
             resolved = sum(1 for i in incidents if not i.active)
             print(f"MTTR {duration_label(mttr)} over {resolved} resolved")
     return 0
+
+
+def _note_placeholders(left: list[str], what: str) -> None:
+    """One stderr line naming guide placeholders that are not filled in."""
+    if left:
+        print(f"opsconsole: note: {what}: {', '.join(left)}", file=sys.stderr)
 
 
 async def _active(service: Any) -> Incident:

@@ -66,3 +66,41 @@ def test_no_active_incident_is_a_one_line_error(tmp_path: Path) -> None:
         proc = run(*args)
         assert proc.returncode == 1
         assert proc.stderr.strip() == "opsconsole: no active incident"
+
+
+def test_a_composed_later_update_never_sends_a_step_5_placeholder(
+    tmp_path: Path, slack: SlackFake
+) -> None:
+    """`incident update` without --message, after a first update: Step 5 lines come from
+    --next-steps/--eta/--customer-action; one without a value is left out, not sent as
+    `[Next steps]`, and stderr says which."""
+    run = setup(tmp_path, slack)
+    run("start", "--title", "API down")
+    assert run("update").returncode == 0  # the first update has no Step 5 lines
+    first = slack.messages[-1]["text"]
+    assert "Next Steps" not in first and "[" not in first.split("Timeline:")[0]
+
+    bare = run("update")
+    assert bare.returncode == 0, bare.stderr
+    text = slack.messages[-1]["text"]
+    assert "[Next steps]" not in text and "Next Steps" not in text
+    assert "[Expected resolution time]" not in text and "[Any customer action needed]" not in text
+    assert "note: left out" in bare.stderr and "[Next steps]" in bare.stderr
+
+    filled = run("update", "--next-steps", "roll back 4.2", "--eta", "03:30 UTC")
+    assert filled.returncode == 0, filled.stderr
+    text = slack.messages[-1]["text"]
+    assert "Next Steps: roll back 4.2" in text and "Expected Resolution: 03:30 UTC" in text
+    assert "Customer Action" not in text
+    assert "[Any customer action needed]" in filled.stderr and "[Next steps]" not in filled.stderr
+
+    explicit = run("update", "--message", "Hi [Customer Name], still on it")
+    assert explicit.returncode == 0
+    assert slack.messages[-1]["text"] == "Hi [Customer Name], still on it"  # sent as written
+    assert "still holds: [Customer Name]" in explicit.stderr
+
+    resolved = run("resolve", "--override", "verified")
+    assert resolved.returncode == 0, resolved.stderr
+    assert "[Why it happened]" in resolved.stderr and "[What we did]" in resolved.stderr
+    done = run("status")
+    assert done.returncode == 1  # resolved: no active incident

@@ -267,3 +267,49 @@ async def test_resolved_even_when_the_review_cannot_be_written(
         closed = (await app.store.list_incidents(limit=1))[0]
         assert closed.resolved_at is not None
         assert any(e.kind is EntryKind.ALL_CLEAR for e in closed.timeline)
+
+
+async def test_placeholders_hold_the_first_ctrl_s(tmp_path: Path, slack: SlackFake) -> None:
+    """A later update carries Step 5's `[Next steps]` lines and an all-clear without a root
+    cause says `[Why it happened]`: the first ctrl+s names them and sends nothing, a
+    second one sends as is, and a filled-in text goes at once."""
+    clock = MutableClock()
+    app = build(tmp_path, config_for(tmp_path, slack.webhook_url), clock)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await declare(app, pilot)
+        await until(pilot, lambda: isinstance(app.screen, IncidentScreen))
+        await app.incident_service.send_update("INCIDENT: first", slack=False)
+        clock.advance(minutes=15)
+        app.incident_tick()
+        await until(pilot, lambda: prompt_ready(app))
+        editor = app.screen.query_one(TextArea)
+        assert "Next Steps: [Next steps]" in editor.text
+        app._notifications.clear()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, UpdatePromptScreen) and slack.messages == []
+        warning = str(next(iter(app._notifications)).message)
+        assert warning.startswith("Still to fill in: [Next steps], [Expected resolution time]")
+        editor.text = (
+            editor.text.replace("[Next steps]", "roll back")
+            .replace("[Expected resolution time]", "03:30 UTC")
+            .replace("[Any customer action needed]", "none")
+        )
+        await pilot.press("ctrl+s")  # edited and complete: sent at once
+        await until(pilot, lambda: len(slack.messages) == 1)
+        assert "Next Steps: roll back" in slack.messages[0]["text"]
+
+        app.action_incident_resolve()
+        await until(
+            pilot, lambda: isinstance(app.screen, ResolveScreen) and app.screen.query(TextArea)
+        )
+        app.screen.query_one("#resolve-override", Input).value = "verified by hand"
+        app._notifications.clear()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, ResolveScreen) and app.incident is not None
+        warning = str(next(iter(app._notifications)).message)
+        assert "[Why it happened]" in warning and "[What we did]" in warning
+        await pilot.press("ctrl+s")  # as is: the operator chose to
+        await until(pilot, lambda: app.incident is None, timeout=5)
+        assert "[Why it happened]" in slack.messages[-1]["text"]

@@ -174,6 +174,14 @@ async def test_every_triage_key(tmp_path: Path, seeded) -> None:
         assert isinstance(editor, EditorScreen)
         block = editor.query_one(TextArea).text
         assert "Ticket: #101" in block and "Severity: High" in block
+        # The block still holds guide placeholders (logs URL, curl command): the first
+        # ctrl+s names them and sends nothing; the second sends the text as is.
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is editor
+        warnings = [n.message for n in app._notifications]
+        assert any(w.startswith("Still to fill in: [") and "ctrl+s again" in w for w in warnings)
+        assert (await store.get_ticket(101)).level is Level.L1
         await pilot.press("ctrl+s")
         ticket = await settled(pilot, store, lambda t: t.level is Level.L2)
         assert ticket.status is Status.ESCALATED

@@ -25,8 +25,10 @@ from opsconsole.core.incidents import (
 from opsconsole.core.text import sanitize_terminal
 
 __all__ = [
+    "ALL_CLEAR_PLACEHOLDERS",
     "MAX_UPDATE_TIMELINE",
     "SHARE_WITH",
+    "STEP_5",
     "STEP_5_LINES",
     "UPDATE_KINDS",
     "compose_all_clear",
@@ -52,12 +54,15 @@ UPDATE_KINDS = frozenset(
 MAX_UPDATE_TIMELINE = 14
 """Timeline lines in an update (plus the Impact line): the first entry and the latest."""
 
-STEP_5_LINES = (
-    "Next Steps: [Next steps]",
-    "Expected Resolution: [Expected resolution time]",
-    "Customer Action: [Any customer action needed]",
+STEP_5 = (
+    ("Next Steps", "[Next steps]"),
+    ("Expected Resolution", "[Expected resolution time]"),
+    ("Customer Action", "[Any customer action needed]"),
 )
-"""Step 5's items besides the progress so far, in every update after the first."""
+"""Step 5's items besides the progress so far, in every update after the first: (label,
+placeholder)."""
+STEP_5_LINES = tuple(f"{label}: {placeholder}" for label, placeholder in STEP_5)
+"""The Step 5 lines as drafted, placeholders to fill in."""
 
 SHARE_WITH = (
     "Engineering team (prevent recurrence)",
@@ -68,8 +73,25 @@ SHARE_WITH = (
 
 _TBD = "_To be written._"
 
+_ISSUE, _CAUSE, _FIX, _LINK = (
+    "[What happened]",
+    "[Why it happened]",
+    "[What we did]",
+    "[Link to incident review]",
+)
+ALL_CLEAR_PLACEHOLDERS = frozenset({_ISSUE, _CAUSE, _FIX, _LINK})
+"""What the all-clear says where it has nothing to fill in."""
 
-def compose_update(incident: Incident, now: datetime, next_update_at: datetime, tz: tzinfo) -> str:
+
+def compose_update(
+    incident: Incident,
+    now: datetime,
+    next_update_at: datetime,
+    tz: tzinfo,
+    *,
+    step_5: tuple[str, str, str] = ("", "", ""),
+    placeholders: bool = True,
+) -> str:
     """The stakeholder update in the guide's Step 2 format, ready to edit and send.
 
     ``INCIDENT: [Component] down - Severity [Critical/High]``, then the timeline so far
@@ -84,6 +106,9 @@ def compose_update(incident: Incident, now: datetime, next_update_at: datetime, 
         next_update_at: when the following update is due.
         tz: the operator's zone; its local time is added to the next update time when
             it is not UTC.
+        step_5: next steps, expected resolution and customer action, where known.
+        placeholders: False leaves out the Step 5 lines ``step_5`` does not fill (an
+            update sent without an editor must not show stakeholders ``[Next steps]``).
     """
     now_utc = _utc(now)
     entries = [e for e in incident.timeline if e.kind in UPDATE_KINDS and e.at <= now]
@@ -104,8 +129,14 @@ def compose_update(incident: Incident, now: datetime, next_update_at: datetime, 
     if any(e.kind is EntryKind.UPDATE and e.at <= now for e in incident.timeline):
         # Step 5: every later update also says what comes next (the timeline above is
         # the "progress so far"); the operator fills these in before sending.
-        lines.extend(STEP_5_LINES)
-        lines.append("")
+        filled = [
+            f"{label}: {_flat(value)}" if value.strip() else f"{label}: {placeholder}"
+            for (label, placeholder), value in zip(STEP_5, step_5, strict=True)
+            if value.strip() or placeholders
+        ]
+        if filled:
+            lines.extend(filled)
+            lines.append("")
     lines.append(f"Current Status: {incident.status.value.title()}")
     due = _utc(next_update_at)
     notes: list[str] = []
@@ -141,12 +172,12 @@ def compose_all_clear(incident: Incident, now: datetime) -> str:
         impact.append(f"{customers} {'customer' if customers == 1 else 'customers'} affected")
     elif incident.impact.failing_percent is not None:
         impact.append(incident.impact.label())
-    link = incident.postmortem_url or incident.review_path or "[Link to incident review]"
+    link = incident.postmortem_url or incident.review_path or _LINK
     return "\n".join(
         (
-            f"✅ Issue: {_flat(incident.title) or '[What happened]'}",
-            f"✅ Root Cause: {_flat(incident.root_cause) or '[Why it happened]'}",
-            f"✅ Fix: {_flat(incident.fix) or '[What we did]'}",
+            f"✅ Issue: {_flat(incident.title) or _ISSUE}",
+            f"✅ Root Cause: {_flat(incident.root_cause) or _CAUSE}",
+            f"✅ Fix: {_flat(incident.fix) or _FIX}",
             "✅ Status: Fully recovered, monitoring",
             f"✅ Post-mortem: {_flat(link)}",
             f"✅ Impact: {', '.join(impact)}",

@@ -16,6 +16,7 @@ from opsconsole.core.tickets import Level, Ticket
 
 __all__ = [
     "ACKNOWLEDGEMENT",
+    "ESCALATION_PLACEHOLDERS",
     "TEMPLATES",
     "Evidence",
     "Operator",
@@ -299,6 +300,23 @@ _LEVEL_TITLES = {
     Level.L2: "L2 Engineering Team",
     Level.L3: "L3 On-Call (Critical Only)",
 }
+
+
+ESCALATION_PLACEHOLDERS = frozenset(
+    {
+        "[Company name]",
+        "[One-line summary]",
+        "[Customers and requests affected]",
+        "[Yes/No]",
+        "[Step]",
+        "[What should happen]",
+        "[What happens instead]",
+        "[URL to Render logs]",
+        "[Link to Sentry issue]",
+        "[Exact command]",
+    }
+)
+"""What :func:`escalation_block` writes where it has nothing to fill in (the guide's §5)."""
 
 
 def escalation_block(

@@ -124,10 +124,24 @@ class IncidentService:
         """OK / WARNING / OVERDUE and the time left (negative when late)."""
         return update_state(incident, self.every, now or self.clock(), warn_before=self.warn_before)
 
-    def draft_update(self, incident: Incident) -> str:
-        """The guide's Step 2/5 update, pre-filled."""
+    def draft_update(
+        self,
+        incident: Incident,
+        *,
+        step_5: tuple[str, str, str] = ("", "", ""),
+        placeholders: bool = True,
+    ) -> str:
+        """The guide's Step 2/5 update, pre-filled (see
+        :func:`~opsconsole.core.incident_text.compose_update`)."""
         now = self.clock()
-        return compose_update(incident, now, now + self.every, self.config.tz)
+        return compose_update(
+            incident,
+            now,
+            now + self.every,
+            self.config.tz,
+            step_5=step_5,
+            placeholders=placeholders,
+        )
 
     def draft_all_clear(self, incident: Incident) -> str:
         """The guide's Step 6 all-clear message.

@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Select, Static, TextArea
 
 from opsconsole.core.incidents import Impact, IncidentSeverity, parse_customers, parse_failing
+from opsconsole.screens.placeholder_guard import PlaceholderGuard
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,7 @@ class UpdatePromptScreen(ModalScreen[UpdateChoice | None]):
         self.text = text
         self.heading = title
         self.slack_label = slack_label
+        self._guard = PlaceholderGuard()
 
     def compose(self) -> ComposeResult:
         """Heading, editor, hint."""
@@ -149,24 +151,29 @@ class UpdatePromptScreen(ModalScreen[UpdateChoice | None]):
     def _text(self) -> str:
         return self.query_one("#update-text", TextArea).text
 
-    def _empty(self) -> bool:
-        if self._text().strip():
-            return False
-        self.notify("The update is empty: write it first (escape: later)", severity="warning")
-        return True
+    def _not_ready(self, send: str) -> bool:
+        """True (and say why) when the text is empty or holds an unfilled placeholder."""
+        if not self._text().strip():
+            self.notify("The update is empty: write it first (escape: later)", severity="warning")
+            return True
+        warning = self._guard.check(self._text(), send)
+        if warning is not None:
+            self.notify(warning, severity="warning", timeout=8, markup=False)
+            return True
+        return False
 
     def action_send(self) -> None:
         """Send to Slack (and record)."""
         if not self.slack_label:
             self.notify("No Slack webhook configured: ctrl+o copies instead", severity="warning")
             return
-        if self._empty():
+        if self._not_ready("ctrl+s"):
             return
         self.dismiss(UpdateChoice(self._text(), slack=True, copy=False))
 
     def action_copy(self) -> None:
         """Copy to the clipboard (and record)."""
-        if self._empty():
+        if self._not_ready("ctrl+o"):
             return
         self.dismiss(UpdateChoice(self._text(), slack=False, copy=True))
 
@@ -201,6 +208,7 @@ class ResolveScreen(ModalScreen[Resolution | None]):
         super().__init__(classes="dialog")
         self.drafter = drafter
         self.window_note = window_note
+        self._guard = PlaceholderGuard()
 
     def compose(self) -> ComposeResult:
         """The form and the all-clear editor."""
@@ -237,6 +245,10 @@ class ResolveScreen(ModalScreen[Resolution | None]):
         overrides = self.query("#resolve-override")
         override = overrides.first(Input).value.strip() if overrides else ""
         text = self.query_one("#resolve-text", TextArea).text
+        warning = self._guard.check(text)
+        if warning is not None:
+            self.notify(warning, severity="warning", timeout=8, markup=False)
+            return
         self.dismiss(Resolution(cause, fix, override, text))
 
     def action_cancel(self) -> None:

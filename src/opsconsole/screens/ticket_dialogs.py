@@ -13,6 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
+from opsconsole.screens.placeholder_guard import PlaceholderGuard
+
 
 class PickScreen(ModalScreen[str | None]):
     """Pick one of ``options`` (value, label); escape cancels."""
@@ -86,6 +88,7 @@ class EditorScreen(ModalScreen[ComposeResultData | None]):
         self.with_subject = with_subject
         self.submit_label = submit_label
         self.choice = next(iter(drafts)) if drafts else None
+        self._guard = PlaceholderGuard()
 
     def compose(self) -> ComposeResult:
         """Choice, subject, body, hint."""
@@ -127,6 +130,10 @@ class EditorScreen(ModalScreen[ComposeResultData | None]):
             self.notify("The text is empty", severity="warning")
             return
         subject = self.query_one("#editor-subject", Input).value if self.with_subject else ""
+        warning = self._guard.check(f"{subject}\n{body}")
+        if warning is not None:
+            self.notify(warning, severity="warning", timeout=8, markup=False)
+            return
         self.dismiss(ComposeResultData(subject, body, self.choice))
 
     def action_cancel(self) -> None:
