@@ -1,0 +1,295 @@
+"""Mail intake: a raw message becomes a ticket or joins a thread, and a new ticket is
+acknowledged (guide §3.1)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import TYPE_CHECKING, Literal
+
+from opsconsole.core.durations import format_duration
+from opsconsole.core.runbooks import match_runbook
+from opsconsole.core.sla import next_deadline
+from opsconsole.core.store import TicketQuery
+from opsconsole.core.templates import ACKNOWLEDGEMENT, render, reply_subject
+from opsconsole.core.tickets import Direction, Requester, Status, ThreadMessage, Ticket
+from opsconsole.core.triage import triage
+from opsconsole.tickets.service_actions import TicketActions
+from opsconsole.tickets.service_delivery import SentNotRecorded
+
+if TYPE_CHECKING:
+    from opsconsole.adapters.mail import ParsedMail
+
+Outcome = Literal["imported", "threaded", "duplicate", "rejected", "ignored"]
+_TICKET_REF = re.compile(r"#(\d{1,9})\b")
+_REPLY_PREFIX = re.compile(
+    r"^\s*(?:re|aw|sv|antw|antwort|rif|odp|ynt|回复|回覆|答复)\s*(?:\[\d+\])?\s*[:：]", re.I
+)
+"""A reply's subject prefix (not a forward's: a forwarded mail is a new request)."""
+_NO_REPLY = frozenset({"noreply", "no-reply", "donotreply", "do-not-reply", "mailer", "forms"})
+_VIA = re.compile(r"\s+via\s+.*$", re.IGNORECASE)
+"""Google Groups' DMARC rewrite: From: "'Kim Park' via Support" <support@company.com>."""
+ACK_PAUSE_AFTER_FAILURE = timedelta(minutes=5)
+"""After the mail server fails an acknowledgement, intake sends none for this long."""
+ACK_LIMIT_PER_HOUR = 10
+"""No §3.1 acknowledgement to an address that already opened this many tickets in the last
+hour: an autoresponder without auto-reply headers would otherwise loop with intake."""
+_REOPENED_BY_A_REPLY = frozenset({Status.PENDING_CUSTOMER, Status.RESOLVED, Status.CLOSED})
+"""Statuses a customer's own (not automatic) reply moves back to open."""
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeResult:
+    """What happened to one message at intake (for the import report)."""
+
+    outcome: Outcome
+    source: str
+    number: int | None = None
+    reason: str = ""
+
+
+class TicketIntake(TicketActions):
+    """Mail intake: new tickets, thread replies, the acknowledgement, support-address checks."""
+
+    # -- intake -----------------------------------------------------------------------
+
+    async def ingest(self, raw: bytes, *, source: str) -> IntakeResult:
+        """Turn one raw message into a ticket, a thread reply, or a report line. Never raises
+        for bad mail (a store failure does raise: nothing may be silently lost)."""
+        from opsconsole.adapters.mail import MailRejected, parse_message
+        from opsconsole.tickets.intake import max_message_bytes
+
+        await self.flush_unrecorded()
+        try:
+            mail = await asyncio.to_thread(
+                parse_message, raw, max_bytes=max_message_bytes(self.config)
+            )
+        except MailRejected as exc:
+            return IntakeResult("rejected", source, reason=exc.reason)
+        # One message at a time from the duplicate check to the write: the same mail
+        # fetched twice at once (Maildir and IMAP, two polls) must not be taken for new twice.
+        async with self._intake_lock:
+            result, ticket = await self._ingest_parsed(mail, source)
+        if ticket is not None:
+            await self._acknowledge(ticket, mail.message_id, mail.references)
+        return result
+
+    async def _ingest_parsed(
+        self, mail: ParsedMail, source: str
+    ) -> tuple[IntakeResult, Ticket | None]:
+        """Store one parsed message; the ticket is returned when a new one was created."""
+        if await self.store.find_ticket_by_message_id(mail.message_id) is not None:
+            return IntakeResult("duplicate", source, reason=mail.message_id), None
+        now = self.clock()
+        name, address = self._requester(mail)
+        own = self._is_support_address(address)  # our own mail (a copy, a Cc), not relayed
+        inbound = ThreadMessage(
+            direction=Direction.INBOUND,
+            at=now,
+            author=address or name or "unknown sender",
+            body=mail.body,
+            subject=mail.subject,
+            message_id=mail.message_id,
+            attachments=mail.attachments,
+            defects=mail.defects,
+        )
+        number = await self._thread_of(mail.in_reply_to, mail.references, mail.subject, address)
+        if number is None and mail.bounced_message_id:  # a reply or acknowledgement bounced
+            number = await self.store.find_ticket_by_message_id(mail.bounced_message_id)
+        if number is not None:
+            await self.store.add_message(number, inbound, actor="intake")
+            ticket = await self.store.get_ticket(number)
+            # An out-of-office answer to our reply is kept in the thread, but it is not the
+            # customer answering: the ticket stays pending on them (or resolved).
+            human = not mail.auto_submitted and not own
+            if ticket is not None and human and ticket.status in _REOPENED_BY_A_REPLY:
+                # The customer answered: back in the open queue, so it cannot go unseen
+                # (a reply to a resolved ticket used to stay resolved, out of the queue).
+                ticket = await self.set_status(number, Status.OPEN, actor="intake")
+            elif ticket is not None:
+                self._notify(ticket)
+            return IntakeResult("threaded", source, number=number), None
+        if mail.auto_submitted:
+            return IntakeResult("ignored", source, reason="auto-reply or bounce"), None
+        if own:  # email.support_address: "mail from it never becomes a ticket"
+            return IntakeResult("ignored", source, reason="from the support address"), None
+        result = triage(mail.subject, mail.body, self.rules)
+        runbook = match_runbook(mail.subject, mail.body, self.runbooks)
+        draft = Ticket(
+            number=0,
+            subject=mail.subject or "(no subject)",
+            requester=Requester(name=name, address=address, company=_company(address)),
+            received_at=now,
+            category=result.category,
+            severity=result.severity,
+            triage_rule=result.rule,
+            runbook=runbook.key if runbook else None,
+            defects=mail.defects,
+        )
+        draft = replace(draft, next_due=next_deadline(draft, self.policy, now))
+        ticket = await self.store.create_ticket(draft, inbound, actor="intake")
+        self._notify(ticket)
+        return IntakeResult("imported", source, number=ticket.number), ticket
+
+    def _requester(self, mail: ParsedMail) -> tuple[str, str]:
+        """Who wrote in: the From, or the Reply-To when the From is only a relay.
+
+        A relay is our own address or domain (a Google Group or a web form sending as
+        support@, with the customer in Reply-To), a no-reply sender, or no From at all.
+        Replies and the acknowledgement then go to the customer, not back to the relay.
+        """
+        sender = mail.from_address
+        relayed = bool(mail.reply_to) and mail.reply_to.casefold() != sender.casefold()
+        if relayed and (
+            not sender
+            or self._is_support_address(sender, domain=True)
+            or sender.rpartition("@")[0].casefold().replace("_", "-") in _NO_REPLY
+        ):
+            name = mail.reply_to_name or _VIA.sub("", mail.from_name).strip().strip("'\"")
+            return name, mail.reply_to
+        return mail.from_name, sender
+
+    def _is_support_address(self, address: str, *, domain: bool = False) -> bool:
+        """Whether ``address`` is ours (``email.support_address`` or the From of replies);
+        with ``domain``, any address at their domains."""
+        email = self.config.email
+        if email is None or not address:
+            return False
+        ours = {email.support_address.casefold(), email.from_address.casefold()}
+        address = address.casefold()
+        if domain:
+            return address.rpartition("@")[2] in {o.rpartition("@")[2] for o in ours}
+        return address in ours
+
+    async def _thread_of(
+        self, in_reply_to: str | None, references: tuple[str, ...], subject: str, sender: str
+    ) -> int | None:
+        for message_id in (in_reply_to, *reversed(references)):
+            if message_id:
+                number = await self.store.find_ticket_by_message_id(message_id)
+                if number is not None:
+                    return number
+        for match in _TICKET_REF.finditer(subject):
+            number = int(match.group(1))
+            ticket = await self.store.get_ticket(number)
+            if ticket is not None and self._may_join(ticket, sender):
+                return number
+        return await self._thread_by_subject(subject, sender)
+
+    async def _thread_by_subject(self, subject: str, sender: str) -> int | None:
+        """A reply ("Re:", "AW:", "SV:", …) whose client dropped In-Reply-To/References joins
+        the same sender's open ticket with the same subject (the newest one)."""
+        if not sender or not _REPLY_PREFIX.match(subject):
+            return None
+        topic = reply_subject(subject).casefold()
+        if not topic:
+            return None
+        query = TicketQuery(text=sender, open_only=True, sort="received", descending=True, limit=50)
+        for ticket in await self.store.list_tickets(query):
+            same_sender = ticket.requester.address.casefold() == sender.casefold()
+            if same_sender and reply_subject(ticket.subject).casefold() == topic:
+                return ticket.number
+        return None
+
+    def _may_join(self, ticket: Ticket, sender: str) -> bool:
+        """Whether a mail naming ``#N`` in its subject (and nothing in its headers) joins
+        ticket N: only from someone already on the ticket, a colleague at the requester's
+        company domain, or our own team. A stranger's "Invoice #205" is not a reply to
+        someone else's ticket #205 (and must not land in their thread)."""
+        address = sender.strip().casefold()
+        if not address:
+            return False
+        known = {ticket.requester.address.casefold()}
+        known |= {m.author.casefold() for m in ticket.thread if m.direction is Direction.INBOUND}
+        if address in known:
+            return True
+        domain = address.rpartition("@")[2]
+        email = self.config.email
+        ours = (email.from_address if email is not None else self.operator.email).casefold()
+        company = ticket.requester.company.casefold()
+        return bool(domain) and domain in {company, ours.rpartition("@")[2]}
+
+    async def _acknowledge(
+        self, ticket: Ticket, message_id: str, references: Sequence[str] = ()
+    ) -> None:
+        """The guide's §3.1 auto-reply; recorded in the thread, never blocking intake."""
+        email = self.config.email
+        if self.sender is None or email is None or email.smtp is None:
+            return  # the acknowledgement goes out only when SMTP is configured (guide §3.1)
+        recent = await self._recent_tickets_from(ticket)
+        if recent >= ACK_LIMIT_PER_HOUR:
+            # An autoresponder that sets none of the auto-reply headers answers every
+            # acknowledgement with a new mail: stop the loop (the tickets are still made).
+            note = (
+                f"Auto-reply not sent: {recent} other tickets from {ticket.requester.address} "
+                "in the last hour (mail loop protection)"
+            )
+            await self.add_note(ticket.number, note, actor="intake")
+            return
+        target = self.policy.target(ticket.severity).response
+        window = format_duration(target) if target else "best effort"
+        subject, body = render(
+            ACKNOWLEDGEMENT,
+            ticket,
+            self.operator,
+            ticket_url=self.ticket_url(ticket.number),
+            response_window=window,
+        )
+        now = self.clock()
+        if self._ack_paused_until is not None and now < self._ack_paused_until:
+            # The mail server failed moments ago: waiting for its timeout again on every new
+            # ticket would stall intake for minutes per message. Retried after the pause.
+            until = self._ack_paused_until.astimezone(self.config.tz).strftime("%H:%M")
+            note = f"Auto-reply not sent: {self._ack_pause_reason} (not retried before {until})"
+            await self.add_note(ticket.number, note, actor="intake")
+            return
+        try:
+            outbound = await self._deliver(
+                ticket, subject, body, in_reply_to=message_id, references=references, auto=True
+            )
+        except Exception as exc:  # intake must go on; the note says what happened
+            from opsconsole.adapters.mail_transport import MailRecipientError, MailTransportError
+
+            if isinstance(exc, MailTransportError) and not isinstance(exc, MailRecipientError):
+                self._ack_paused_until = now + ACK_PAUSE_AFTER_FAILURE
+                self._ack_pause_reason = f"the mail server failed: {exc}"
+            await self.add_note(ticket.number, f"Auto-reply not sent: {exc}", actor="intake")
+        else:
+            self._ack_paused_until = None
+            number = ticket.number
+
+            async def record() -> Ticket:
+                await self.store.add_message(number, outbound, actor=outbound.author)
+                return await self._get(number)
+
+            with contextlib.suppress(SentNotRecorded):  # kept; written by a later call
+                await self._record(record, f"the acknowledgement of #{number} was sent")
+
+    async def _recent_tickets_from(self, ticket: Ticket) -> int:
+        """Other tickets from the same address received in the hour before this one."""
+        address = ticket.requester.address.casefold()
+        if not address:
+            return 0
+        since = ticket.received_at - timedelta(hours=1)
+        query = TicketQuery(
+            text=address, sort="received", descending=True, limit=ACK_LIMIT_PER_HOUR + 1
+        )
+        found = await self.store.list_tickets(query)
+        return sum(
+            1
+            for t in found
+            if t.number != ticket.number
+            and t.requester.address.casefold() == address
+            and t.received_at >= since
+        )
+
+
+def _company(address: str) -> str:
+    """A company guess from the sender's domain (``acme.io`` → ``acme.io``)."""
+    domain = address.rpartition("@")[2].lower()
+    free = {"gmail.com", "outlook.com", "hotmail.com", "yahoo.com", "icloud.com", "proton.me"}
+    return "" if not domain or domain in free else domain
