@@ -33,7 +33,7 @@ from opsconsole.gc_tuning import GcTuningMixin
 from opsconsole.messages import ProbeUpdated, SourceUpdated
 from opsconsole.polling import SOURCE_ORDER, Source, SourceHub, source_sections
 from opsconsole.screens.help import HelpScreen
-from opsconsole.screens.incident_actions import IncidentActions
+from opsconsole.screens.incident_change import IncidentChangeActions
 from opsconsole.screens.navigation import open_screen
 from opsconsole.screens.shift_actions import ShiftActions
 from opsconsole.widgets import textual_cycles
@@ -67,7 +67,7 @@ FOCUS_KEYS = ("health", *SOURCE_ORDER)
 FIRST_FRAME_BUDGET = 2.0  # seconds we wait for history before drawing without it
 
 
-class OpsConsoleApp(TelemetryAppMixin, GcTuningMixin, ShiftActions, IncidentActions):
+class OpsConsoleApp(TelemetryAppMixin, GcTuningMixin, ShiftActions, IncidentChangeActions):
     """The opsconsole dashboard."""
 
     CSS_PATH = "opsconsole.tcss"

@@ -17,6 +17,7 @@ from opsconsole.core.incidents import (
     Impact,
     Incident,
     IncidentSeverity,
+    IncidentStatus,
     duration_label,
     incident_metrics,
     mean_time_to_resolve,
@@ -58,6 +59,22 @@ def add_parser(
         "--customer-action", default="", help="Step 5: what customers need to do, if anything"
     )
     update.add_argument("--no-slack", action="store_true", help="record only")
+    change = actions.add_parser(
+        "set",
+        help="change the active incident's status, severity or impact",
+        description="Change the active incident as it develops; each change is a timeline "
+        "entry. --status monitoring starts the all-clear's monitoring window.",
+    )
+    change.add_argument(
+        "--status", choices=[s.value for s in IncidentStatus if s is not IncidentStatus.RESOLVED]
+    )
+    change.add_argument("--severity", choices=[s.value for s in IncidentSeverity])
+    change.add_argument(
+        "--customers", type=_customers, default=_KEEP, help="customers affected ('' unknown)"
+    )
+    change.add_argument(
+        "--failing", type=_failing, default=_KEEP, help="%% of requests failing ('' unknown)"
+    )
     status = actions.add_parser("status", help="the active incident", description="Status.")
     status.add_argument("--json", action="store_true")
     resolve = actions.add_parser(
@@ -73,8 +90,12 @@ def add_parser(
     resolve.add_argument("--no-slack", action="store_true", help="record only")
     lst = actions.add_parser("list", help="past incidents", description="Incident history.")
     lst.add_argument("--json", action="store_true")
-    for parser in (start, update, status, resolve, lst):
+    for parser in (start, update, change, status, resolve, lst):
         common(parser)
+
+
+_KEEP: Any = object()
+"""``incident set`` without --customers/--failing keeps that part of the impact."""
 
 
 def _customers(text: str) -> int | None:
@@ -141,6 +162,8 @@ async def _dispatch(args: argparse.Namespace, service: Any) -> int:
         entry = await service.send_update(text, slack=not args.no_slack)
         print(f"update recorded on incident #{incident.id} ({entry.delivery})")
         return 0
+    if command == "set":
+        return await _set(args, service)
     if command == "status":
         incident = await _active(service)
         if args.json:
@@ -189,6 +212,34 @@ async def _dispatch(args: argparse.Namespace, service: Any) -> int:
         if mttr is not None:
             resolved = sum(1 for i in incidents if not i.active)
             print(f"MTTR {duration_label(mttr)} over {resolved} resolved")
+    return 0
+
+
+async def _set(args: argparse.Namespace, service: Any) -> int:
+    """``incident set``: each given change, in the order status, severity, impact."""
+    if (args.status, args.severity, args.customers, args.failing) == (None, None, _KEEP, _KEEP):
+        print("opsconsole: nothing to change: give --status, --severity, --customers or --failing",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    incident = await _active(service)
+    if args.status is not None and args.status != incident.status.value:
+        incident = await service.set_status(IncidentStatus(args.status))
+    if args.severity is not None:
+        incident = await service.set_severity(IncidentSeverity(args.severity))
+    if args.customers is not _KEEP or args.failing is not _KEEP:
+        impact = replace(
+            incident.impact,
+            customers=incident.impact.customers if args.customers is _KEEP else args.customers,
+            failing_percent=(
+                incident.impact.failing_percent if args.failing is _KEEP else args.failing
+            ),
+        )
+        if impact != incident.impact:
+            incident = await service.set_impact(impact)
+    print(
+        f"#{incident.id} {incident.status.value} {incident.severity.value}: "
+        f"impact {sanitize_terminal(incident.impact.label(), single_line=True)}"
+    )
     return 0
 
 

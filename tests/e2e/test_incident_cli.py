@@ -104,3 +104,34 @@ def test_a_composed_later_update_never_sends_a_step_5_placeholder(
     assert "[Why it happened]" in resolved.stderr and "[What we did]" in resolved.stderr
     done = run("status")
     assert done.returncode == 1  # resolved: no active incident
+
+
+def test_set_changes_status_severity_and_impact_each_recorded(
+    tmp_path: Path, slack: SlackFake
+) -> None:
+    run = setup(tmp_path, slack)
+    run("start", "--title", "API down", "--customers", "3", "--failing", "40")
+    nothing = run("set")
+    assert nothing.returncode == 2 and "nothing to change" in nothing.stderr
+    bad = run("set", "--severity", "low")
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
+    changed = run("set", "--severity", "high", "--customers", "12", "--status", "identified")
+    assert changed.returncode == 0, changed.stderr
+    assert changed.stdout.strip() == (
+        "#1 identified high: impact 12 customers, ~40% of requests failing"
+    )
+    unknown = run("set", "--failing", "")  # blank: no longer known; customers kept
+    assert unknown.stdout.strip().endswith("impact 12 customers")
+    status = json.loads(run("status", "--json").stdout)
+    assert status["severity"] == "high" and status["status"] == "identified"
+    texts = [e["text"] for e in status["timeline"]]
+    assert "Status: identified" in texts and "Severity: high (was critical)" in texts
+    assert "Impact: 12 customers, ~40% of requests failing" in texts
+    update = run("update")
+    assert update.returncode == 0
+    sent = slack.messages[-1]["text"]
+    assert sent.startswith("INCIDENT: API down - Severity High")
+    assert "Severity: high (was critical)" in sent and "- Impact: 12 customers" in sent
+    monitoring = run("set", "--status", "monitoring")
+    assert monitoring.returncode == 0
+    assert json.loads(run("status", "--json").stdout)["status"] == "monitoring"

@@ -313,3 +313,38 @@ async def test_placeholders_hold_the_first_ctrl_s(tmp_path: Path, slack: SlackFa
         await pilot.press("ctrl+s")  # as is: the operator chose to
         await until(pilot, lambda: app.incident is None, timeout=5)
         assert "[Why it happened]" in slack.messages[-1]["text"]
+
+
+async def test_severity_and_impact_change_from_the_incident_screen(tmp_path: Path) -> None:
+    """`v` picks a new severity, `a` records a new impact estimate; both go on the
+    timeline and the next update's subject and Impact line carry them."""
+    from opsconsole.screens.incident_dialogs import ImpactScreen
+    from opsconsole.screens.ticket_dialogs import PickScreen
+
+    clock = MutableClock()
+    app = build(tmp_path, config_for(tmp_path, None), clock)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await declare(app, pilot)
+        await until(pilot, lambda: isinstance(app.screen, IncidentScreen))
+        await pilot.press("v")
+        await until(pilot, lambda: isinstance(app.screen, PickScreen))
+        await pilot.press("down", "enter")  # critical (now) -> high
+        await until(pilot, lambda: app.incident.severity is IncidentSeverity.HIGH)
+        await until(pilot, lambda: isinstance(app.screen, IncidentScreen))
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, ImpactScreen))
+        customers = app.screen.query_one("#impact-customers", Input)
+        assert customers.value == "3"  # pre-filled with the current estimate
+        customers.value = "many"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, ImpactScreen)  # refused with a warning, not saved
+        customers.value = "40"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.incident.impact.customers == 40)
+        texts = [e.text for e in app.incident.timeline]
+        assert "Severity: high (was critical)" in texts
+        assert any(t.startswith("Impact: 40 customers") for t in texts)
+        draft = app.incident_service.draft_update(app.incident)
+        assert draft.startswith("INCIDENT: API down - Severity High")
+        assert "- Impact: 40 customers" in draft

@@ -246,6 +246,14 @@ class IncidentService:
             await self.store.append_timeline(incident.id, entry)
             self._notify(await self.active())
 
+    async def set_severity(self, severity: IncidentSeverity) -> Incident:
+        """Raise or lower the severity (recorded; later updates carry the new one)."""
+        current = await self._require()
+        if severity is current.severity:
+            return current
+        text = f"Severity: {severity.value} (was {current.severity.value})"
+        return await self._change({"severity": severity}, self._entry(EntryKind.STATUS, text))
+
     async def set_impact(self, impact: Impact) -> Incident:
         """Record a new impact estimate."""
         return await self._change(

@@ -37,13 +37,16 @@ def _one(text: str, limit: int = 200) -> str:
 
 
 class IncidentScreen(Screen[None]):
-    """``u`` update, ``n`` note, ``s`` status, ``z`` snooze, ``R`` resolve, ``d`` review done."""
+    """``u`` update, ``n`` note, ``s`` status, ``v`` severity, ``a`` impact, ``z`` snooze,
+    ``R`` resolve, ``d`` review done."""
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("u", "app.incident_update", "Update"),
         Binding("n", "app.incident_note", "Note"),
         Binding("s", "app.incident_status", "Status"),
+        Binding("v", "app.incident_severity", "Severity"),
+        Binding("a", "app.incident_impact", "Impact"),
         Binding("z", "app.incident_snooze", "Snooze"),
         Binding("R", "app.incident_resolve", "Resolve", key_display="R"),
         Binding("d", "app.incident_review_done", "Review done"),

@@ -105,6 +105,47 @@ class DeclareScreen(ModalScreen[Declaration | None]):
         self.dismiss(None)
 
 
+class ImpactScreen(ModalScreen[Impact | None]):
+    """The impact estimate now: customers affected and % of requests failing."""
+
+    BINDINGS = [Binding("ctrl+s", "submit", "Save"), Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, impact: Impact) -> None:
+        super().__init__(classes="dialog")
+        self.impact = impact
+
+    def compose(self) -> ComposeResult:
+        """Two numbers, blank for unknown."""
+        customers = "" if self.impact.customers is None else str(self.impact.customers)
+        failing = "" if self.impact.failing_percent is None else f"{self.impact.failing_percent:g}"
+        with Vertical(classes="dialog-box"):
+            yield Static(Content.styled("Impact now", "bold"), classes="dialog-title")
+            yield _row("Customers", Input(customers, id="impact-customers", type="integer"))
+            yield _row("% failing", Input(failing, id="impact-failing", type="number"))
+            yield Static(
+                Content("blank: unknown · ctrl+s save (recorded) · escape cancel"),
+                classes="dialog-hint",
+            )
+
+    def on_mount(self) -> None:
+        """Start in customers."""
+        self.query_one("#impact-customers", Input).focus()
+
+    def action_submit(self) -> None:
+        """Return the new impact (its note is kept)."""
+        try:
+            customers = parse_customers(self.query_one("#impact-customers", Input).value)
+            failing = parse_failing(self.query_one("#impact-failing", Input).value)
+        except ValueError as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
+        self.dismiss(Impact(customers=customers, failing_percent=failing, note=self.impact.note))
+
+    def action_cancel(self) -> None:
+        """Close without saving."""
+        self.dismiss(None)
+
+
 @dataclass(frozen=True)
 class UpdateChoice:
     """What the update prompt returns: the text and where it goes."""
