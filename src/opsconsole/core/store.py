@@ -1,7 +1,8 @@
 """The Store protocol: what the engine and UI need from persistence.
 
-The aiosqlite implementation lives in ``opsconsole.adapters.sqlite_store``; a
-PostgreSQL one can slot in later without touching ui or core.
+The aiosqlite implementation lives in the ``opsconsole.adapters.sqlite`` package
+(imported as ``opsconsole.adapters.sqlite_store``); a PostgreSQL one can slot in later
+without touching ui or core.
 """
 
 from __future__ import annotations
