@@ -230,6 +230,21 @@ def next_deadline(ticket: Ticket, policy: SlaPolicy, now: datetime) -> datetime 
     return min((d for d in dues if d is not None), default=None)
 
 
+def at_risk_horizon(policy: SlaPolicy, now: datetime) -> datetime:
+    """No running clock is at risk with a deadline after this instant.
+
+    A clock is at risk once its remaining working time is at most ``at_risk_fraction`` of
+    its target, so its deadline lies within that much working time of ``now``; the largest
+    target bounds them all. Lets a store narrow "at risk" to a ``next_due`` range.
+    """
+    targets = [policy.target(severity) for severity in Severity]
+    longest = max(
+        (t for target in targets for t in (target.response, target.resolution) if t is not None),
+        default=_ZERO,
+    )
+    return add_working_time(now, longest * policy.at_risk_fraction, policy)
+
+
 def add_working_time(start: datetime, amount: timedelta, policy: SlaPolicy) -> datetime:
     """The instant ``amount`` of working time after ``start`` (aware UTC in and out)."""
     _require_aware(start, "start")

@@ -108,6 +108,10 @@ class TicketQuery:
         open_only: Only tickets that are neither resolved nor closed.
         assignee: Only tickets assigned to this person.
         unassigned: Only tickets without an assignee.
+        due_after: Only tickets whose next deadline (``next_due``) is at or after this.
+        due_before: Only tickets whose next deadline is before this; with the current time,
+            the tickets with a running SLA clock that is overdue. Either bound leaves out
+            tickets without a deadline.
         sort: ``due``: next deadline first, tickets without one (none left, or paused)
             last, then most severe, then oldest. ``received``: oldest first.
             ``severity``: most severe first, then oldest. ``number``: lowest first.
@@ -124,6 +128,8 @@ class TicketQuery:
     open_only: bool = False
     assignee: str | None = None
     unassigned: bool = False
+    due_after: datetime | None = None
+    due_before: datetime | None = None
     sort: TicketSort = "due"
     descending: bool = False
     limit: int = 200

@@ -11,7 +11,7 @@ from textual.markup import escape
 from textual.widgets import DataTable
 
 from opsconsole.core.redact import redact_text
-from opsconsole.core.sla import SlaState
+from opsconsole.core.sla import SlaState, at_risk_horizon
 from opsconsole.core.sla_view import sla_clock
 from opsconsole.core.store import TicketQuery
 from opsconsole.core.text import sanitize_terminal
@@ -31,6 +31,7 @@ class TicketQueuePane(Vertical):
     def __init__(self) -> None:
         super().__init__(id="tickets-pane", classes="source-pane")
         self.rows: list[Ticket] = []
+        self._urgent: tuple[str, str] = ("", "")  # breached, at risk: the whole queue
 
     def compose(self) -> ComposeResult:
         """One small table."""
@@ -65,6 +66,7 @@ class TicketQueuePane(Vertical):
         try:
             rows = await service.store.list_tickets(TicketQuery(open_only=True, limit=ROWS))
             counts = await service.store.ticket_counts()
+            self._urgent = await _urgent_counts(service)
         except Exception as exc:  # a failing database must not take the dashboard down
             reason = sanitize_terminal(
                 redact_text(str(exc) or type(exc).__name__), single_line=True, limit=80
@@ -111,13 +113,32 @@ class TicketQueuePane(Vertical):
             self._open = open_count
         if service is None:
             return
-        now = service.clock()
-        states = [sla_clock(service.sla(t, now), t)[1] for t in self.rows]
-        risk = sum(s is SlaState.AT_RISK for s in states)
-        breached = sum(s is SlaState.BREACHED for s in states)
+        breached, risk = self._urgent
         text = f"{getattr(self, '_open', 0)} open"
         if risk:
             text += f" · {risk} at risk"
         if breached:
             text += f" · {breached} breached"
         set_border_subtitle(self, text + " · t: all tickets")
+
+
+AT_RISK_SCAN = 500
+"""At most this many tickets are read to count the ones at risk ("500+ at risk" beyond)."""
+
+
+async def _urgent_counts(service) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """Open tickets whose running SLA clock is breached / at risk, over the whole queue.
+
+    Breached is one indexed count (``next_due`` passed). At risk needs each ticket's own
+    target, so the tickets due before :func:`at_risk_horizon` are read and evaluated.
+    """
+    now = service.clock()
+    store = service.store
+    breached = await store.count_tickets(TicketQuery(open_only=True, due_before=now))
+    horizon = at_risk_horizon(service.policy, now)
+    near = await store.list_tickets(
+        TicketQuery(open_only=True, due_after=now, due_before=horizon, limit=AT_RISK_SCAN)
+    )
+    risk = sum(sla_clock(service.sla(t, now), t)[1] is SlaState.AT_RISK for t in near)
+    more = "+" if len(near) == AT_RISK_SCAN and risk else ""
+    return (str(breached) if breached else "", f"{risk}{more}" if risk else "")

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Final
 
-from opsconsole.adapters.sqlite.common import _placeholders
+from opsconsole.adapters.sqlite.common import _epoch, _placeholders
 from opsconsole.core.store import StoreError, TicketQuery
 from opsconsole.core.tickets import CLOSED_STATUSES, Severity, Status
 
@@ -51,6 +51,12 @@ def _ticket_where(query: TicketQuery) -> tuple[str, list[object]]:
         params.append(query.assignee)
     if query.unassigned:
         clauses.append("assignee IS NULL")
+    if query.due_after is not None:
+        clauses.append("next_due >= ?")
+        params.append(_epoch(query.due_after))
+    if query.due_before is not None:
+        clauses.append("next_due < ?")
+        params.append(_epoch(query.due_before))
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
