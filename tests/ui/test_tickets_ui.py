@@ -174,14 +174,8 @@ async def test_every_triage_key(tmp_path: Path, seeded) -> None:
         assert isinstance(editor, EditorScreen)
         block = editor.query_one(TextArea).text
         assert "Ticket: #101" in block and "Severity: High" in block
-        # The block still holds guide placeholders (logs URL, curl command): the first
-        # ctrl+s names them and sends nothing; the second sends the text as is.
-        await pilot.press("ctrl+s")
-        await pilot.pause()
-        assert app.screen is editor
-        warnings = [n.message for n in app._notifications]
-        assert any(w.startswith("Still to fill in: [") and "ctrl+s again" in w for w in warnings)
-        assert (await store.get_ticket(101)).level is Level.L1
+        # An escalation is internal: it goes at once, even with the block's placeholders
+        # (logs URL, curl command) unfilled; only customer replies are held.
         await pilot.press("ctrl+s")
         ticket = await settled(pilot, store, lambda t: t.level is Level.L2)
         assert ticket.status is Status.ESCALATED
@@ -308,3 +302,31 @@ async def test_a_page_is_a_screenful_and_the_cursor_walks_across_pages(tmp_path:
         assert screen.query_state.limit == visible + 10
         assert len(screen.rows) == 50 - screen.query_state.offset  # the rest fits
         assert screen.current_number() == current  # still on the same ticket
+
+
+async def test_a_reply_with_template_placeholders_left_is_held_once(tmp_path: Path, seeded) -> None:
+    """The root-cause template asks the operator to explain; sent as drafted, the customer
+    would read "[Explain what went wrong clearly]". The first ctrl+s names what is left and
+    sends nothing; the second sends the text as is."""
+    from textual.widgets import Select
+
+    app = build(tmp_path, seeded)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await open_tickets(app, pilot)
+        store = app.ticket_service.store
+        await pilot.press("r")
+        editor = app.screen
+        assert isinstance(editor, EditorScreen)
+        editor.query_one(Select).value = "root_cause"
+        await pilot.pause()
+        assert "[Explain what went wrong clearly]" in editor.query_one(TextArea).text
+        app._notifications.clear()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is editor
+        warning = str(next(iter(app._notifications)).message)
+        assert warning.startswith("Still to fill in: [Explain what went wrong clearly]")
+        assert (await store.get_ticket(101)).first_response_at is None  # nothing sent
+        await pilot.press("ctrl+s")
+        ticket = await settled(pilot, store, lambda t: t.first_response_at is not None)
+        assert "[Explain what went wrong clearly]" in ticket.thread[-1].body

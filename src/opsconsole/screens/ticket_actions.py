@@ -230,7 +230,9 @@ class TicketActions(Screen[Any]):
         service = self.service
         drafts = {key: service.draft_reply(ticket, key) for key in TEMPLATES}
         labels = {key: template.title for key, template in TEMPLATES.items()}
-        editor = EditorScreen(f"Reply to #{ticket.number}", drafts=drafts, labels=labels)
+        editor = EditorScreen(
+            f"Reply to #{ticket.number}", drafts=drafts, labels=labels, check_placeholders=True
+        )
 
         async def send(result: ComposeResultData) -> bool:
             return await self._run(

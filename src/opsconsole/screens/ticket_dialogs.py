@@ -80,6 +80,7 @@ class EditorScreen(ModalScreen[ComposeResultData | None]):
         labels: dict[str, str] | None = None,
         with_subject: bool = True,
         submit_label: str = "send",
+        check_placeholders: bool = False,
     ) -> None:
         super().__init__(classes="dialog")
         self.heading = title
@@ -88,6 +89,7 @@ class EditorScreen(ModalScreen[ComposeResultData | None]):
         self.with_subject = with_subject
         self.submit_label = submit_label
         self.choice = next(iter(drafts)) if drafts else None
+        self.check_placeholders = check_placeholders  # a customer reply: see placeholder_guard
         self._guard = PlaceholderGuard()
 
     def compose(self) -> ComposeResult:
@@ -130,7 +132,7 @@ class EditorScreen(ModalScreen[ComposeResultData | None]):
             self.notify("The text is empty", severity="warning")
             return
         subject = self.query_one("#editor-subject", Input).value if self.with_subject else ""
-        warning = self._guard.check(f"{subject}\n{body}")
+        warning = self._guard.check(f"{subject}\n{body}") if self.check_placeholders else None
         if warning is not None:
             self.notify(warning, severity="warning", timeout=8, markup=False)
             return
@@ -152,4 +154,5 @@ class EditorScreen(ModalScreen[ComposeResultData | None]):
             labels=self.labels,
             with_subject=self.with_subject,
             submit_label=self.submit_label,
+            check_placeholders=self.check_placeholders,
         )
