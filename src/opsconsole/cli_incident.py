@@ -177,14 +177,18 @@ async def _dispatch(args: argparse.Namespace, service: Any) -> int:
             )
         return 0
     if command == "resolve":
-        incident = await _active(service)
-        filled = replace(incident, root_cause=args.root_cause, fix=args.fix)
-        left = unfilled_placeholders(service.draft_all_clear(filled))
+        # No active incident: resolve() says so, or who resolved the last one and when.
+        active: Incident | None = await service.active()
+        left: list[str] = []
+        if active is not None:
+            filled = replace(active, root_cause=args.root_cause, fix=args.fix)
+            left = unfilled_placeholders(service.draft_all_clear(filled))
         closed, path = await service.resolve(
             root_cause=args.root_cause,
             fix=args.fix,
             override=args.override,
             slack=not args.no_slack,
+            incident_id=None if active is None else active.id,
         )
         print(f"incident #{closed.id} resolved; review written to {path}")
         _note_placeholders(left, "the all-clear said (pass --root-cause and --fix)")

@@ -376,6 +376,73 @@ async def test_two_connections_see_the_same_active_incident(db_path: Path) -> No
         assert again.timeline[-1] == added
 
 
+async def test_resolve_incident_is_one_atomic_claim(db_path: Path) -> None:
+    """Four connections resolving one incident at once: exactly one gets it back, with
+    its all-clear entry; the others get None and change nothing (no second entry)."""
+    stores = [await SqliteStore.open(db_path) for _ in range(4)]
+    try:
+        created = await stores[0].create_incident(incident(), actor="ana")
+        later = NOW + timedelta(hours=1)
+        results = await asyncio.gather(
+            *(
+                s.resolve_incident(
+                    created.id,
+                    {"root_cause": f"cause {i}", "review_path": f"/r/{i}.md"},
+                    actor=f"c{i}",
+                    at=later,
+                    entry=entry(f"all clear {i}", later, EntryKind.ALL_CLEAR, actor=f"c{i}"),
+                )
+                for i, s in enumerate(stores)
+            )
+        )
+        won = [(i, r) for i, r in enumerate(results) if r is not None]
+        assert len(won) == 1 and results.count(None) == 3
+        winner, resolved = won[0]
+        assert resolved.status is IncidentStatus.RESOLVED and resolved.resolved_at == later
+        assert resolved.root_cause == f"cause {winner}"
+        assert resolved.review_path == f"/r/{winner}.md"
+        stored = await stores[1].get_incident(created.id)
+        assert stored == resolved and stored.timeline == resolved.timeline
+        assert [(e.kind, e.text, e.actor) for e in stored.timeline][1:] == [
+            (EntryKind.ALL_CLEAR, f"all clear {winner}", f"c{winner}")
+        ]
+        assert sql(db_path, "SELECT updated_by, updated_at FROM incidents") == [
+            (f"c{winner}", later.timestamp())
+        ]
+    finally:
+        for s in stores:
+            await s.close()
+
+
+async def test_resolve_incident_checks_its_arguments_and_reopened_incidents(
+    store: SqliteStore,
+) -> None:
+    """Bad calls raise StoreError and write nothing; an incident reopened after its
+    resolution (its old ``resolved_at`` kept) can be resolved again: status decides."""
+    created = await store.create_incident(incident(), actor="ana")
+    for changes, match in [
+        ({"status": IncidentStatus.RESOLVED}, "sets status itself"),
+        ({"resolved_at": NOW}, "sets resolved_at itself"),
+        ({"nope": 1}, "cannot update incident field"),
+        ({"root_cause": 3}, "bad root_cause"),
+    ]:
+        with pytest.raises(StoreError, match=match):
+            await store.resolve_incident(created.id, changes, actor="bo", at=NOW)
+    with pytest.raises(StoreError, match="no incident #9"):
+        await store.resolve_incident(9, {}, actor="bo", at=NOW)
+    with pytest.raises(StoreError, match="timezone-aware"):
+        await store.resolve_incident(created.id, {}, actor="bo", at=NOW.replace(tzinfo=None))
+    assert await store.active_incident() == created
+    first = await store.resolve_incident(created.id, {}, actor="bo", at=NOW)
+    assert first is not None and first.resolved_at == NOW and len(first.timeline) == 1
+    assert await store.resolve_incident(created.id, {"fix": "x"}, actor="cy", at=NOW) is None
+    reopened = await store.update_incident(created.id, {"status": "identified"}, actor="a", at=NOW)
+    assert reopened.active and reopened.resolved_at == NOW
+    later = NOW + timedelta(hours=2)
+    again = await store.resolve_incident(created.id, {"fix": "x"}, actor="cy", at=later)
+    assert again is not None and again.resolved_at == later and again.fix == "x"
+
+
 # -- timeline ---------------------------------------------------------------------------------
 
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 
 import incident_cli
@@ -66,6 +70,38 @@ def test_no_active_incident_is_a_one_line_error(tmp_path: Path) -> None:
         proc = run(*args)
         assert proc.returncode == 1
         assert proc.stderr.strip() == "opsconsole: no active incident"
+
+
+def test_two_processes_resolving_at_once_send_one_all_clear(
+    tmp_path: Path, slack: SlackFake
+) -> None:
+    """`opsconsole incident resolve` run twice at the same moment (two shells, or a shell
+    and a console): exactly one process sends the all-clear and writes the review; the
+    other exits 1 with one line saying who resolved it and when, and sends nothing."""
+    run = setup(tmp_path, slack)
+    assert run("start", "--title", "API down").returncode == 0
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        procs = list(pool.map(lambda _: run("resolve", "--override", "verified"), range(2)))
+    won = [p for p in procs if p.returncode == 0]
+    lost = [p for p in procs if p.returncode != 0]
+    assert len(won) == 1 and len(lost) == 1, [(p.returncode, p.stderr) for p in procs]
+    assert won[0].stdout.startswith("incident #1 resolved; review written to ")
+    assert lost[0].returncode == 1 and lost[0].stdout == ""
+    assert re.fullmatch(
+        r"opsconsole: incident #1 was already resolved \(by .+ at "
+        r"(\d{4}-\d\d-\d\d )?\d\d:\d\d UTC\): the all-clear was not sent again\n",
+        lost[0].stderr,
+    ), lost[0].stderr
+    assert len([m for m in slack.messages if m["text"].startswith("✅ Issue: API down")]) == 1
+    assert len(list((tmp_path / "reviews").glob("*.md"))) == 1
+    with closing(sqlite3.connect(tmp_path / "i.db")) as db:
+        kinds = [k for (k,) in db.execute("SELECT kind FROM incident_timeline")]
+        status = db.execute("SELECT status FROM incidents WHERE id = 1").fetchone()
+    assert kinds.count("all_clear") == 1 and kinds.count("review") == 1
+    assert status == ("resolved",)
+    again = run("resolve", "--override", "verified")  # later: the same line, nothing sent
+    assert again.returncode == 1 and again.stderr == lost[0].stderr
+    assert len([m for m in slack.messages if m["text"].startswith("✅")]) == 1
 
 
 def test_a_composed_later_update_never_sends_a_step_5_placeholder(

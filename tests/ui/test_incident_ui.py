@@ -235,6 +235,190 @@ async def test_two_consoles_flushing_one_outbox_post_each_update_once(
             await store.close()
 
 
+async def test_two_consoles_declaring_at_once_open_one_incident(tmp_path: Path) -> None:
+    """Two consoles declaring at the same moment: the store's check runs inside the
+    write transaction, so one incident is opened and the other console is told one is
+    already active."""
+    from opsconsole.core.incidents import Incident
+    from opsconsole.incidents.service import IncidentError, IncidentService
+
+    clock = MutableClock()
+    config = config_for(tmp_path, None)
+    stores = [await SqliteStore.open(tmp_path / "inc.db", clock=clock) for _ in range(2)]
+    try:
+        results = await asyncio.gather(
+            *(
+                IncidentService(store, config, clock=clock).declare(
+                    f"from console {n}", "API", IncidentSeverity.HIGH
+                )
+                for n, store in enumerate(stores)
+            ),
+            return_exceptions=True,
+        )
+        opened = [r for r in results if isinstance(r, Incident)]
+        refused = [r for r in results if isinstance(r, IncidentError)]
+        assert len(opened) == 1 and len(refused) == 1, results
+        assert str(refused[0]).startswith("incident #1 is already active (from console ")
+        assert len(await stores[1].list_incidents()) == 1
+    finally:
+        for store in stores:
+            await store.close()
+
+
+async def test_two_consoles_resolving_at_once_send_one_all_clear(
+    tmp_path: Path, slack: SlackFake
+) -> None:
+    """Two consoles on one database resolving the same incident at the same moment: the
+    resolution is claimed atomically in the store before anything is sent, so exactly one
+    sends the all-clear and writes the review, and the other is told in one line who
+    resolved it and when, and sends nothing (both used to post the all-clear and write a
+    review)."""
+    from opsconsole.adapters.slack import SlackWebhook
+    from opsconsole.incidents.service import IncidentAlreadyResolved, IncidentService
+
+    clock = MutableClock()
+    config = config_for(tmp_path, slack.webhook_url)
+    actors = ("ana", "bo")
+    stores = [await SqliteStore.open(tmp_path / "inc.db", clock=clock) for _ in actors]
+    services = [
+        IncidentService(
+            store, config, clock=clock, slack=SlackWebhook(slack.webhook_url), actor=actor
+        )
+        for store, actor in zip(stores, actors, strict=True)
+    ]
+    try:
+        for round_ in range(5):  # a few rounds: either console may win each one
+            title = f"API down round {round_}"
+            declared = await services[round_ % 2].declare(title, "API", IncidentSeverity.HIGH)
+            results = await asyncio.gather(
+                *(
+                    service.resolve(root_cause="pool", fix="bigger pool", override="verified")
+                    for service in services
+                ),
+                return_exceptions=True,
+            )
+            won = [(n, r) for n, r in enumerate(results) if isinstance(r, tuple)]
+            lost = [r for r in results if isinstance(r, BaseException)]
+            assert len(won) == 1 and len(lost) == 1, results
+            (winner, (closed, path)), loser = won[0], lost[0]
+            assert isinstance(loser, IncidentAlreadyResolved)
+            assert str(loser) == (
+                f"incident #{declared.id} was already resolved (by {actors[winner]} at "
+                f"{FROZEN:%H:%M} UTC): the all-clear was not sent again"
+            )
+            posted = [m["text"] for m in slack.messages if m["text"].startswith("✅")]
+            assert [t for t in posted if title in t] == [posted[-1]]  # exactly one, this one
+            assert list((tmp_path / "reviews").glob(f"incident-{declared.id}-*.md")) == [path]
+            stored = await stores[1 - winner].get_incident(declared.id)
+            assert stored is not None and stored.status is IncidentStatus.RESOLVED
+            sent = [e for e in stored.timeline if e.kind is EntryKind.ALL_CLEAR]
+            assert [(e.actor, e.delivery) for e in sent] == [(actors[winner], "slack: ok")]
+            assert [e.kind for e in stored.timeline].count(EntryKind.REVIEW) == 1
+            assert closed.review_path == str(path) and "bigger pool" in path.read_text()
+        assert len([m for m in slack.messages if m["text"].startswith("✅")]) == 5
+    finally:
+        for service in services:
+            await service.slack.aclose()
+        for store in stores:
+            await store.close()
+
+
+async def test_a_queued_all_clear_is_delivered_once_after_the_incident_is_resolved(
+    tmp_path: Path, slack: SlackFake
+) -> None:
+    """Slack down while resolving: the incident is resolved and the all-clear queued;
+    the outbox delivers it later (once, with two consoles flushing) although no
+    incident is active any more."""
+    from opsconsole.adapters.slack import SlackWebhook
+    from opsconsole.incidents.service import IncidentService
+
+    async def no_wait(_seconds: float) -> None:
+        return None
+
+    clock = MutableClock()
+    config = config_for(tmp_path, slack.webhook_url)
+    stores = [await SqliteStore.open(tmp_path / "inc.db", clock=clock) for _ in range(2)]
+    services = [
+        IncidentService(
+            store, config, clock=clock, slack=SlackWebhook(slack.webhook_url, sleep=no_wait)
+        )
+        for store in stores
+    ]
+    try:
+        await services[0].declare("API down", "API", IncidentSeverity.HIGH)
+        slack.inject("500", times=100)
+        closed, path = await services[0].resolve(override="verified")
+        assert await services[1].active() is None and path.is_file()
+        entry = next(e for e in closed.timeline if e.kind is EntryKind.ALL_CLEAR)
+        assert entry.delivery is not None and entry.delivery.startswith("slack: queued")
+        assert slack.messages == []
+        slack.clear_faults()
+        clock.advance(minutes=1)
+        sent = await asyncio.gather(*(service.flush_outbox() for service in services))
+        assert sum(sent) == 1
+        assert [m["text"] for m in slack.messages] == [entry.text]
+        stored = await stores[1].get_incident(closed.id)
+        assert stored is not None
+        delivered = next(e for e in stored.timeline if e.kind is EntryKind.ALL_CLEAR)
+        assert delivered.delivery == "slack: ok (after retry)"
+        assert await services[0].flush_outbox() == 0  # nothing left to send
+    finally:
+        for service in services:
+            await service.slack.aclose()
+        for store in stores:
+            await store.close()
+
+
+async def test_a_console_resolving_what_another_resolved_is_told_who_did(
+    tmp_path: Path, slack: SlackFake
+) -> None:
+    """The console still shows an incident that another console (or the CLI) has just
+    resolved: its resolve is refused with a one-line warning saying who resolved it and
+    when, and no second all-clear or review goes out (it used to send both)."""
+    from opsconsole.adapters.slack import SlackWebhook
+    from opsconsole.incidents.service import IncidentService
+
+    clock = MutableClock()
+    config = config_for(tmp_path, slack.webhook_url)
+    app = build(tmp_path, config, clock)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await declare(app, pilot)
+        await until(pilot, lambda: isinstance(app.screen, IncidentScreen))
+        other = await SqliteStore.open(tmp_path / "inc.db", clock=clock)
+        webhook = SlackWebhook(slack.webhook_url)
+        try:
+            service = IncidentService(other, config, clock=clock, slack=webhook, actor="bo")
+            await service.resolve(root_cause="pool", fix="bigger pool", override="verified")
+        finally:
+            await webhook.aclose()
+            await other.close()
+        assert len(slack.messages) == 1 and app.incident is not None  # not synced yet
+        app.action_incident_resolve()
+        await until(
+            pilot, lambda: isinstance(app.screen, ResolveScreen) and app.screen.query(TextArea)
+        )
+        app.screen.query_one("#resolve-cause", Input).value = "Bad deploy"
+        app.screen.query_one("#resolve-fix", Input).value = "Rolled back"
+        app.screen.query_one("#resolve-override", Input).value = "verified by hand"
+        await pilot.press("ctrl+s")
+        await until(
+            pilot, lambda: any("already resolved" in str(n.message) for n in app._notifications)
+        )
+        note = next(n for n in app._notifications if "already resolved" in str(n.message))
+        assert note.severity == "warning"
+        assert str(note.message) == (
+            f"incident #1 was already resolved (by bo at {FROZEN:%H:%M} UTC): "
+            "the all-clear was not sent again"
+        )
+        assert not any("Not resolved" in str(n.message) for n in app._notifications)
+        await until(pilot, lambda: app.incident is None)
+        assert len(slack.messages) == 1 and "Bad deploy" not in slack.messages[0]["text"]
+        assert len(list((tmp_path / "reviews").glob("*.md"))) == 1
+        closed = (await app.store.list_incidents(limit=1))[0]
+        assert [e.kind for e in closed.timeline].count(EntryKind.ALL_CLEAR) == 1
+        assert closed.root_cause == "pool"  # the loser changed nothing
+
+
 async def test_resolved_even_when_the_review_cannot_be_written(
     tmp_path: Path, slack: SlackFake
 ) -> None:

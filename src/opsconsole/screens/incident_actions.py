@@ -468,7 +468,12 @@ class IncidentActions(App[None]):
         """Resolve: the all-clear and the post-incident review (R on the incident screen)."""
         from dataclasses import replace
 
-        from opsconsole.incidents.service import AllClearNotDelivered, ReviewNotWritten
+        from opsconsole.incidents.service import (
+            AllClearNotDelivered,
+            IncidentAlreadyResolved,
+            ResolvedWithProblem,
+            ReviewNotWritten,
+        )
         from opsconsole.screens.incident_dialogs import ResolveScreen
 
         incident, service = self.incident, self.incident_service
@@ -500,12 +505,20 @@ class IncidentActions(App[None]):
                     fix=result.fix,
                     override=result.override,
                     all_clear=result.all_clear,
+                    incident_id=incident.id,
                 )
+            except IncidentAlreadyResolved as exc:  # another console or the CLI was first
+                self.notify(one_line(exc), severity="warning", timeout=15, markup=False)
+                await self._sync_incident()  # the banner and screens follow at once
+                return
             except ReviewNotWritten as exc:  # closed and announced; only the file is missing
                 self.notify(one_line(exc), severity="warning", timeout=20, markup=False)
                 return
             except AllClearNotDelivered as exc:  # closed and written; Slack refused it
                 self.notify(one_line(exc), severity="error", timeout=20, markup=False)
+                return
+            except ResolvedWithProblem as exc:  # closed and announced; a later write failed
+                self.notify(one_line(exc), severity="warning", timeout=20, markup=False)
                 return
             except Exception as exc:
                 reason = one_line(exc)

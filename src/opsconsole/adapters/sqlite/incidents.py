@@ -190,6 +190,66 @@ class IncidentsMixin(SqliteBase):
         assert stored is not None
         return stored
 
+    async def resolve_incident(
+        self,
+        incident_id: int,
+        changes: Mapping[str, object],
+        *,
+        actor: str,
+        at: datetime,
+        entry: TimelineEntry | None = None,
+    ) -> Incident | None:
+        """Resolve incident ``incident_id`` unless it already is (see
+        :meth:`~opsconsole.core.store.IncidentStore.resolve_incident`).
+
+        One conditional ``UPDATE … WHERE status != 'resolved'`` inside ``BEGIN IMMEDIATE``:
+        of two consoles (or processes) resolving at once, the second waits for the first
+        one's COMMIT and then matches no row. Only ``status`` decides, as it does for
+        :meth:`active_incident`: a reopened incident keeps its old ``resolved_at``.
+
+        Returns:
+            The resolved incident with its timeline, or None when it was already resolved.
+
+        Raises:
+            StoreError: for an unknown incident or field, ``status``/``resolved_at`` in
+                ``changes``, a value of the wrong type, or a failed write.
+        """
+        unknown = sorted(set(changes) - INCIDENT_FIELDS)
+        if unknown:
+            raise StoreError(f"cannot update incident field(s): {', '.join(unknown)}")
+        fixed = sorted({"status", "resolved_at"} & set(changes))
+        if fixed:
+            raise StoreError(f"resolve_incident sets {' and '.join(fixed)} itself")
+        wanted = {name: _coerce_incident_field(name, value) for name, value in changes.items()}
+        wanted["status"] = IncidentStatus.RESOLVED
+        wanted["resolved_at"] = _coerce_incident_field("resolved_at", at)
+        claim = None if entry is None else _coerce_entry(entry)
+        columns: dict[str, object] = {}
+        for name, value in wanted.items():
+            columns.update(_incident_columns(name, value))
+        columns.update(updated_at=_epoch(at), updated_by=actor)
+        assignments = ", ".join(f"{column} = ?" for column in columns)
+        async with self._write(durable=True) as db:
+            async with db.execute(
+                f"UPDATE incidents SET {assignments} WHERE id = ? AND status != 'resolved'",
+                (*columns.values(), incident_id),
+            ) as cursor:
+                won = cursor.rowcount == 1
+            if not won:
+                rows = list(
+                    await db.execute_fetchall(
+                        "SELECT 1 FROM incidents WHERE id = ?", (incident_id,)
+                    )
+                )
+                if not rows:
+                    raise StoreError(f"no incident #{incident_id}")
+                return None
+            if claim is not None:
+                await _insert_entry(db, incident_id, claim)
+            stored = await _load_incident(db, incident_id)
+        assert stored is not None
+        return stored
+
     async def append_timeline(self, incident_id: int, entry: TimelineEntry) -> TimelineEntry:
         """Append ``entry`` to incident ``incident_id``'s timeline (its ``id`` is ignored).
 
