@@ -282,6 +282,9 @@ class OpsConsoleApp(TelemetryAppMixin, GcTuningMixin, ShiftActions, IncidentChan
             listener=self._ticket_event,
         )
         await self.query_one(TicketQueuePane).reload()
+        # After the first frame: recomputing the stored deadlines for an edited sla: takes
+        # seconds at 100k tickets; the queue re-sorts when it is done.
+        self.run_worker(self._refresh_deadlines(), group="sla-policy", exclusive=True)
         if not self.poll:
             return
         self._sla_watcher = SlaWatcher(self.ticket_service)
@@ -305,6 +308,22 @@ class OpsConsoleApp(TelemetryAppMixin, GcTuningMixin, ShiftActions, IncidentChan
             seen.add(number)
             subject = getattr(ticket, "subject", "")
             self._auto(EntryKind.TICKET, f"Ticket #{number} ({severity}): {subject}")
+
+    async def _refresh_deadlines(self) -> None:
+        """Recompute the stored ``next_due`` the queue sorts by if ``sla:`` changed."""
+        service = self.ticket_service
+        if service is None:
+            return
+        try:
+            changed = await service.refresh_deadlines()
+        except Exception:  # the queue still works, in the order of the deadlines stored
+            log.exception("could not recompute the ticket deadlines for the SLA policy")
+            return
+        if changed:
+            watcher = getattr(self, "_sla_watcher", None)
+            if watcher is not None:  # its next check only records: tickets the new order
+                watcher.known.clear()  # brings into its first page are not news
+            self._tickets_changed()
 
     def _tickets_changed(self) -> None:
         """A ticket was created or changed: refresh the queue and any open ticket screen."""

@@ -94,7 +94,11 @@ async def _handover(args: argparse.Namespace, config: Config, store: Any) -> int
     from opsconsole.core.clock import system_clock
     from opsconsole.core.sources import AlertsSnapshot
     from opsconsole.reporting import make_handover
+    from opsconsole.tickets.service import TicketService
 
+    # The at-risk list reads the open tickets most urgent first, by their stored deadline:
+    # recompute it first if sla: changed since the last run.
+    await TicketService(store, config).refresh_deadlines()
     results, statuses = await _live(config)
     probes = [(r.probe, one_shot_state_for(r), r.reason) for r in results]
     alerts = statuses.get("alerts")

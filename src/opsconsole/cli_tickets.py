@@ -79,7 +79,13 @@ async def _open(config: Config, db: Path) -> Any:
     from opsconsole.tickets.service import TicketService
 
     store = await SqliteStore.open(db)
-    return store, TicketService(store, config, sender=make_sender(config))
+    service = TicketService(store, config, sender=make_sender(config))
+    try:
+        await service.refresh_deadlines()  # sla: changed since the last run
+    except BaseException:
+        await store.close()
+        raise
+    return store, service
 
 
 async def _import(args: argparse.Namespace, config: Config, db: Path) -> int:

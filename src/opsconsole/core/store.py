@@ -7,7 +7,7 @@ without touching ui or core.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from typing import Literal, Protocol
@@ -136,6 +136,22 @@ class TicketQuery:
     offset: int = 0
 
 
+@dataclass(frozen=True)
+class AckClaim:
+    """Who claimed a ticket's §3.1 acknowledgement, and how it ended.
+
+    Attributes:
+        claimant: ``host:pid:token`` of the process that claimed it.
+        claimed_at: When.
+        outcome: ``sent`` or ``not sent``; None while the claimant is still at it (or
+            died before finishing it).
+    """
+
+    claimant: str
+    claimed_at: datetime
+    outcome: str | None = None
+
+
 class TicketStore(Protocol):
     """Persistence for support tickets: fields, threads, audit trail and runbook ticks.
 
@@ -232,6 +248,39 @@ class TicketStore(Protocol):
 
     async def runbook_steps(self, number: int) -> frozenset[int]:
         """Return the ticked runbook steps of ticket ``number``."""
+
+    async def claim_acknowledgement(
+        self, number: int, *, claimant: str, at: datetime, replacing: AckClaim | None = None
+    ) -> bool:
+        """Claim the sending of ticket ``number``'s §3.1 acknowledgement.
+
+        Atomic across processes: of several callers, exactly one gets True and sends it.
+        Without ``replacing`` it is the first claim, granted only when the ticket has none.
+        With ``replacing`` (a claim read by :meth:`acknowledgement_claim` whose process
+        died before finishing it), that claim is taken over only if it is still exactly
+        that one and still unfinished.
+        """
+
+    async def acknowledgement_claim(self, number: int) -> AckClaim | None:
+        """Return the claim on ticket ``number``'s acknowledgement (None: never claimed)."""
+
+    async def finish_acknowledgement(self, number: int, outcome: str, *, at: datetime) -> None:
+        """Record how the claimed acknowledgement ended (``sent`` or ``not sent``)."""
+
+    async def refresh_next_due(
+        self, policy_key: str, deadline: Callable[[Ticket], datetime | None]
+    ) -> int | None:
+        """Recompute the stored ``next_due`` of every open ticket when the SLA policy changed.
+
+        ``policy_key`` identifies the policy (:func:`opsconsole.core.sla.policy_key`); the
+        store keeps the one the stored values were computed under. When it is the same,
+        nothing is written and None is returned. Otherwise ``deadline`` (pure: it may run
+        in a worker thread) gives each open ticket's new value; they and the new key are
+        written in one transaction. A ticket changed meanwhile keeps its writer's value.
+
+        Returns:
+            How many tickets' ``next_due`` changed, or None when the policy had not.
+        """
 
 
 # -- incidents --------------------------------------------------------------------------------
@@ -334,6 +383,33 @@ class IncidentStore(Protocol):
         Raises:
             StoreError: for an unknown incident or field, a value of the wrong type, or
                 reopening an incident while another one is active.
+        """
+
+    async def resolve_incident(
+        self,
+        incident_id: int,
+        changes: Mapping[str, object],
+        *,
+        actor: str,
+        at: datetime,
+        entry: TimelineEntry | None = None,
+    ) -> Incident | None:
+        """Resolve an incident only if nobody has yet: the atomic claim of a resolution.
+
+        In one transaction, and only while the incident is still active (also against
+        other processes sharing the database): its status becomes resolved,
+        ``resolved_at`` becomes ``at``, ``changes`` are applied as by
+        :meth:`update_incident` (``actor`` and ``at`` as the row's last change), and
+        ``entry`` (the all-clear), when given, is appended to its timeline. Of several
+        callers resolving at once, exactly one gets the incident back.
+
+        Returns:
+            The resolved incident with its timeline; None when it was already resolved
+            (nothing was changed).
+
+        Raises:
+            StoreError: for an unknown incident or field, ``status`` or ``resolved_at``
+                in ``changes``, a value of the wrong type, or a failed write.
         """
 
     async def append_timeline(self, incident_id: int, entry: TimelineEntry) -> TimelineEntry:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from opsconsole.core.durations import format_duration
-from opsconsole.core.sla import next_deadline
+from opsconsole.core.sla import next_deadline, policy_key
 from opsconsole.core.store import TicketConflict
 from opsconsole.core.templates import TEMPLATES, Evidence, escalation_block, render
 from opsconsole.core.tickets import (
@@ -76,6 +76,22 @@ class TicketActions(TicketDelivery):
             except TicketConflict:
                 ticket = await self._get(ticket.number)
         return ticket
+
+    async def refresh_deadlines(self) -> int | None:
+        """Recompute the stored ``next_due`` of open tickets if the SLA policy changed.
+
+        Call it on start, before the queue is read: the queue sorts, and the at-risk count
+        selects, by the stored value, which an edited ``sla:`` would otherwise leave as it
+        was until each ticket changed. An unchanged policy costs one read and writes
+        nothing.
+
+        Returns:
+            How many tickets' deadline changed; None when the policy had not.
+        """
+        policy, now = self.policy, self.clock()
+        return await self.store.refresh_next_due(
+            policy_key(policy), lambda ticket: next_deadline(ticket, policy, now)
+        )
 
     async def set_severity(
         self, number: int, severity: Severity, *, seen: Ticket | None = None

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
+import socket
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from email.message import EmailMessage
@@ -56,6 +59,8 @@ class TicketServiceBase:
         self._intake_lock = asyncio.Lock()
         self._ack_paused_until: datetime | None = None
         self._ack_pause_reason = ""
+        self.claimant = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        """Who this service is in an acknowledgement claim (host, process, instance)."""
         self._unrecorded: list[Callable[[], Awaitable[Ticket]]] = []
         self._flush_lock = asyncio.Lock()  # one flush at a time: each record written once
 

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from opsconsole.core.durations import format_duration
 from opsconsole.core.runbooks import match_runbook
 from opsconsole.core.sla import next_deadline
-from opsconsole.core.store import TicketQuery
+from opsconsole.core.store import AckClaim, TicketQuery
 from opsconsole.core.templates import ACKNOWLEDGEMENT, render, reply_subject
 from opsconsole.core.tickets import Direction, Requester, Status, ThreadMessage, Ticket
 from opsconsole.core.triage import triage
@@ -38,6 +40,9 @@ ACK_PAUSE_AFTER_FAILURE = timedelta(minutes=5)
 ACK_LIMIT_PER_HOUR = 10
 """No §3.1 acknowledgement to an address that already opened this many tickets in the last
 hour: an autoresponder without auto-reply headers would otherwise loop with intake."""
+ACK_CLAIM_LEASE = timedelta(hours=1)
+"""An acknowledgement claimed but never finished for this long is taken over when its mail
+comes in again, even if the claiming process still seems to run (guide §3.1: within 1 hour)."""
 _REOPENED_BY_A_REPLY = frozenset({Status.PENDING_CUSTOMER, Status.RESOLVED, Status.CLOSED})
 """Statuses a customer's own (not automatic) reply moves back to open."""
 
@@ -76,6 +81,8 @@ class TicketIntake(TicketActions):
             result, ticket = await self._ingest_parsed(mail, source)
         if ticket is not None:
             await self._acknowledge(ticket, mail.message_id, mail.references)
+        elif result.outcome == "duplicate":
+            await self._retry_acknowledgement(mail)
         return result
 
     async def _ingest_parsed(
@@ -213,13 +220,62 @@ class TicketIntake(TicketActions):
         company = ticket.requester.company.casefold()
         return bool(domain) and domain in {company, ours.rpartition("@")[2]}
 
-    async def _acknowledge(
-        self, ticket: Ticket, message_id: str, references: Sequence[str] = ()
-    ) -> None:
-        """The guide's §3.1 auto-reply; recorded in the thread, never blocking intake."""
+    def _acknowledges(self) -> bool:
+        """The acknowledgement goes out only when SMTP is configured (guide §3.1)."""
         email = self.config.email
-        if self.sender is None or email is None or email.smtp is None:
-            return  # the acknowledgement goes out only when SMTP is configured (guide §3.1)
+        return self.sender is not None and email is not None and email.smtp is not None
+
+    async def _acknowledge(
+        self,
+        ticket: Ticket,
+        message_id: str,
+        references: Sequence[str] = (),
+        *,
+        replacing: AckClaim | None = None,
+    ) -> None:
+        """The guide's §3.1 auto-reply; recorded in the thread, never blocking intake.
+
+        It is claimed in the database first: two processes importing the same new mail at
+        once both get its ticket back from the store, but only the one whose claim succeeds
+        decides, sends and writes any note. The claim then ends as ``sent`` or ``not sent``.
+        """
+        if not self._acknowledges():
+            return
+        number = ticket.number
+        claimed = await self.store.claim_acknowledgement(
+            number, claimant=self.claimant, at=self.clock(), replacing=replacing
+        )
+        if not claimed:
+            return  # another process (or an intake of this mail a moment ago) has it
+        if not await self._send_acknowledgement(ticket, message_id, references):
+            await self.store.finish_acknowledgement(number, "not sent", at=self.clock())
+
+    async def _retry_acknowledgement(self, mail: ParsedMail) -> None:
+        """Send the acknowledgement of a process that claimed it and died before finishing.
+
+        A mail stays in Maildir ``new/`` (or unseen on IMAP) until its intake returns, so
+        after a crash it comes back here as a duplicate. Only an unfinished claim whose
+        process is gone (or older than :data:`ACK_CLAIM_LEASE`) is taken over, and only for
+        the mail that opened the ticket. A ticket whose acknowledgement was never claimed
+        (made before claims existed, or without SMTP) gets none.
+        """
+        if not self._acknowledges():
+            return
+        number = await self.store.find_ticket_by_message_id(mail.message_id)
+        if number is None:
+            return
+        claim = await self.store.acknowledgement_claim(number)
+        if claim is None or claim.outcome is not None or not _abandoned(claim, self.clock()):
+            return
+        ticket = await self.store.get_ticket(number)
+        if ticket is None or not ticket.thread or ticket.thread[0].message_id != mail.message_id:
+            return
+        await self._acknowledge(ticket, mail.message_id, mail.references, replacing=claim)
+
+    async def _send_acknowledgement(
+        self, ticket: Ticket, message_id: str, references: Sequence[str]
+    ) -> bool:
+        """Send the claimed acknowledgement; False (with a note why) when it is not sent."""
         recent = await self._recent_tickets_from(ticket)
         if recent >= ACK_LIMIT_PER_HOUR:
             # An autoresponder that sets none of the auto-reply headers answers every
@@ -229,7 +285,7 @@ class TicketIntake(TicketActions):
                 "in the last hour (mail loop protection)"
             )
             await self.add_note(ticket.number, note, actor="intake")
-            return
+            return False
         target = self.policy.target(ticket.severity).response
         window = format_duration(target) if target else "best effort"
         subject, body = render(
@@ -246,7 +302,7 @@ class TicketIntake(TicketActions):
             until = self._ack_paused_until.astimezone(self.config.tz).strftime("%H:%M")
             note = f"Auto-reply not sent: {self._ack_pause_reason} (not retried before {until})"
             await self.add_note(ticket.number, note, actor="intake")
-            return
+            return False
         try:
             outbound = await self._deliver(
                 ticket, subject, body, in_reply_to=message_id, references=references, auto=True
@@ -258,16 +314,18 @@ class TicketIntake(TicketActions):
                 self._ack_paused_until = now + ACK_PAUSE_AFTER_FAILURE
                 self._ack_pause_reason = f"the mail server failed: {exc}"
             await self.add_note(ticket.number, f"Auto-reply not sent: {exc}", actor="intake")
-        else:
-            self._ack_paused_until = None
-            number = ticket.number
+            return False
+        self._ack_paused_until = None
+        number = ticket.number
 
-            async def record() -> Ticket:
-                await self.store.add_message(number, outbound, actor=outbound.author)
-                return await self._get(number)
+        async def record() -> Ticket:
+            await self.store.add_message(number, outbound, actor=outbound.author)
+            await self.store.finish_acknowledgement(number, "sent", at=outbound.at)
+            return await self._get(number)
 
-            with contextlib.suppress(SentNotRecorded):  # kept; written by a later call
-                await self._record(record, f"the acknowledgement of #{number} was sent")
+        with contextlib.suppress(SentNotRecorded):  # kept; written by a later call
+            await self._record(record, f"the acknowledgement of #{number} was sent")
+        return True
 
     async def _recent_tickets_from(self, ticket: Ticket) -> int:
         """Other tickets from the same address received in the hour before this one."""
@@ -286,6 +344,28 @@ class TicketIntake(TicketActions):
             and t.requester.address.casefold() == address
             and t.received_at >= since
         )
+
+
+def _abandoned(claim: AckClaim, now: datetime) -> bool:
+    """Whether an unfinished acknowledgement claim's process is gone.
+
+    The database is on a local disk (network filesystems are refused), so every claimant
+    runs on this host: its pid tells whether it still runs. A claim older than
+    :data:`ACK_CLAIM_LEASE` counts as abandoned too (a reused pid, another host's name).
+    """
+    if now - claim.claimed_at > ACK_CLAIM_LEASE:
+        return True
+    host, _, rest = claim.claimant.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False  # this process: another intake here is still sending it
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # e.g. EPERM: it runs, as another user
+    return False
 
 
 def _company(address: str) -> str:

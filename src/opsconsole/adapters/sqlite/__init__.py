@@ -24,7 +24,10 @@ Durability and concurrency choices (see RELIABILITY-AND-PERFORMANCE.md §A2):
   Queue pages are LIMIT/OFFSET queries whose ORDER BY matches an index exactly; the ``/``
   text filter scans a casefolded ``search`` column with ``instr`` (25-35 ms at 100k tickets,
   independent of selectivity). FTS5 (trigram) is available but was not needed: it would add
-  triggers and index size, and cannot serve queries shorter than three characters.
+  triggers and index size, and cannot serve queries shorter than three characters. The §3.1
+  acknowledgement is claimed in ``ticket_acks`` (one row per ticket, inside ``BEGIN
+  IMMEDIATE``) before it is sent, so one process sends it; ``meta`` keeps the key of the SLA
+  policy the stored ``next_due`` values follow (:meth:`SqliteStore.refresh_next_due`).
 * Incidents (:class:`~opsconsole.core.store.IncidentStore`): every incident, timeline and
   outbox write is durable (``synchronous=FULL``). "At most one active incident" is checked
   inside ``BEGIN IMMEDIATE`` and backed by a partial unique index, so two consoles on one

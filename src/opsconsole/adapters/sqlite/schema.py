@@ -250,6 +250,26 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         """,
         "CREATE INDEX tickets_received ON tickets (received_at, number, status, severity)",
     ),
+    # 6: the §3.1 acknowledgement is claimed here before it is sent, so of two processes
+    # importing the same new mail exactly one sends it; and ``meta`` keeps facts about the
+    # stored data, such as the SLA policy the stored ``next_due`` values were computed under.
+    (
+        """
+        CREATE TABLE ticket_acks (
+            ticket     INTEGER PRIMARY KEY REFERENCES tickets (number),
+            claimed_by TEXT    NOT NULL,  -- host:pid:token of the process sending it
+            claimed_at REAL    NOT NULL,
+            outcome    TEXT,              -- NULL while claimed; then 'sent' or 'not sent'
+            done_at    REAL
+        )
+        """,
+        """
+        CREATE TABLE meta (
+            key   TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        ) WITHOUT ROWID
+        """,
+    ),
 )
 """Schema steps; ``PRAGMA user_version`` is the number applied. Only ever append."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -41,6 +41,12 @@ _TICKET_COLUMNS = (
     "number, subject, requester_name, requester_address, requester_company, received_at, "
     "category, severity, status, assignee, first_response_at, resolved_at, level, tags, "
     "triage_rule, runbook, pauses, next_due, defects"
+)
+_DUE_INPUT_COLUMNS = "number, next_due, severity, first_response_at, resolved_at, pauses"
+"""What a ``next_due`` recompute read (the SLA inputs as stored), so its write can match it."""
+_DUE_UPDATE_SQL = (
+    "UPDATE tickets SET next_due = ? WHERE number = ? AND next_due IS ? AND severity = ? "
+    "AND first_response_at IS ? AND resolved_at IS ? AND pauses = ?"
 )
 _MESSAGE_INSERT_COLUMNS = "direction, at, author, subject, body, message_id, attachments, defects"
 _MESSAGE_COLUMNS = f"id, {_MESSAGE_INSERT_COLUMNS}"
@@ -149,6 +155,21 @@ def _row_to_ticket(row: Iterable[Any]) -> Ticket:
         next_due=_from_epoch(next_due),
         defects=tuple(json.loads(defects)),
     )
+
+
+def _due_updates(
+    rows: Iterable[Sequence[Any]], deadline: Callable[[Ticket], datetime | None]
+) -> list[tuple[object, ...]]:
+    """:data:`_DUE_UPDATE_SQL` parameters for the rows (:data:`_DUE_INPUT_COLUMNS`, then
+    :data:`_TICKET_COLUMNS`) whose ``next_due`` ``deadline`` changes."""
+    width = len(_DUE_INPUT_COLUMNS.split(","))
+    updates: list[tuple[object, ...]] = []
+    for row in rows:
+        number, stored, *inputs = row[:width]
+        due = _opt_epoch(deadline(_row_to_ticket(row[width:])))
+        if due != stored:
+            updates.append((due, number, stored, *inputs))
+    return updates
 
 
 def _row_to_message(row: Iterable[Any]) -> ThreadMessage:

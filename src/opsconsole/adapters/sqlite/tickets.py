@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 from opsconsole.adapters.sqlite.common import _epoch, _lastrowid, _one_line, _placeholders
 from opsconsole.adapters.sqlite.connection import SqliteBase
@@ -19,11 +20,14 @@ from opsconsole.adapters.sqlite.ticket_fields import (
 from opsconsole.adapters.sqlite.ticket_query import _ticket_order, _ticket_where
 from opsconsole.adapters.sqlite.ticket_rows import (
     _AUDIT_SQL,
+    _DUE_INPUT_COLUMNS,
+    _DUE_UPDATE_SQL,
     _MESSAGE_COLUMNS,
     _MESSAGE_INSERT_COLUMNS,
     _THREAD_SQL,
     _TICKET_COLUMNS,
     _TICKET_INSERT_COLUMNS,
+    _due_updates,
     _insert_audit,
     _insert_message,
     _load_ticket,
@@ -38,6 +42,7 @@ from opsconsole.adapters.sqlite.ticket_rows import (
 from opsconsole.core.store import (
     TICKET_FIELDS,
     UNAUDITED_FIELDS,
+    AckClaim,
     StoreError,
     TicketConflict,
     TicketQuery,
@@ -45,6 +50,8 @@ from opsconsole.core.store import (
 from opsconsole.core.tickets import CLOSED_STATUSES, Status, ThreadMessage, Ticket
 
 _STATUS_VALUES = frozenset(s.value for s in Status)
+_SLA_POLICY_KEY = "sla_policy"
+"""The ``meta`` row naming the SLA policy the stored ``next_due`` values follow."""
 
 
 class TicketsMixin(SqliteBase):
@@ -308,6 +315,104 @@ class TicketsMixin(SqliteBase):
             "SELECT step FROM runbook_steps WHERE ticket = ? AND done = 1", (number,)
         )
         return frozenset(int(row[0]) for row in rows)
+
+    # -- the §3.1 acknowledgement, claimed once ----------------------------------------
+
+    async def claim_acknowledgement(
+        self, number: int, *, claimant: str, at: datetime, replacing: AckClaim | None = None
+    ) -> bool:
+        """Claim the sending of ticket ``number``'s acknowledgement; True for one caller.
+
+        The first claim is an INSERT into ``ticket_acks`` (its primary key is the ticket);
+        a takeover is an UPDATE of the exact unfinished claim in ``replacing``. Both run in
+        ``BEGIN IMMEDIATE``, so two processes can never both get True.
+
+        Raises:
+            StoreError: when ticket ``number`` does not exist or the write fails.
+        """
+        when = _epoch(at)
+        async with self._write(durable=True) as db:
+            await _require_ticket(db, number)
+            if replacing is None:
+                sql = (
+                    "INSERT INTO ticket_acks (ticket, claimed_by, claimed_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (ticket) DO NOTHING"
+                )
+                params: tuple[object, ...] = (number, claimant, when)
+            else:
+                sql = (
+                    "UPDATE ticket_acks SET claimed_by = ?, claimed_at = ? "
+                    "WHERE ticket = ? AND claimed_by = ? AND outcome IS NULL"
+                )
+                params = (claimant, when, number, replacing.claimant)
+            async with db.execute(sql, params) as cursor:
+                return cursor.rowcount == 1
+
+    async def acknowledgement_claim(self, number: int) -> AckClaim | None:
+        """Return the claim on ticket ``number``'s acknowledgement, if it was ever claimed."""
+        rows = await self._fetchall(
+            "SELECT claimed_by, claimed_at, outcome FROM ticket_acks WHERE ticket = ?", (number,)
+        )
+        if not rows:
+            return None
+        claimant, claimed_at, outcome = rows[0]
+        return AckClaim(str(claimant), datetime.fromtimestamp(claimed_at, UTC), outcome)
+
+    async def finish_acknowledgement(self, number: int, outcome: str, *, at: datetime) -> None:
+        """Record how ticket ``number``'s claimed acknowledgement ended."""
+        async with self._write(durable=True) as db:
+            await db.execute(
+                "UPDATE ticket_acks SET outcome = ?, done_at = ? WHERE ticket = ?",
+                (outcome, _epoch(at), number),
+            )
+
+    # -- the SLA policy behind the stored next_due -----------------------------------
+
+    async def refresh_next_due(
+        self, policy_key: str, deadline: Callable[[Ticket], datetime | None]
+    ) -> int | None:
+        """Recompute open tickets' ``next_due`` when ``policy_key`` differs from the stored key.
+
+        The open tickets are read and their deadlines computed (in a worker thread) outside
+        the write lock, so other processes keep writing meanwhile; then one ``BEGIN
+        IMMEDIATE`` transaction checks the key again (another process may have done it),
+        writes the changed values with ``executemany`` and stores the key. Each UPDATE
+        matches the ticket's SLA inputs and ``next_due`` as read, so a ticket changed in
+        between keeps the value its writer stored. ``updated_at`` is left alone: a new
+        policy is not a change of the ticket (and ``next_due`` is not audited).
+
+        Returns:
+            How many tickets' ``next_due`` changed; None when the key was already stored.
+        """
+        if await self._meta(_SLA_POLICY_KEY) == policy_key:
+            return None
+        where, params = _ticket_where(TicketQuery(open_only=True))
+        rows = await self._fetchall(
+            f"SELECT {_DUE_INPUT_COLUMNS}, {_TICKET_COLUMNS} FROM tickets{where}", params
+        )
+        updates = await asyncio.to_thread(_due_updates, rows, deadline)
+        changed = 0
+        async with self._write(durable=True) as db:
+            stored = list(
+                await db.execute_fetchall(
+                    "SELECT value FROM meta WHERE key = ?", (_SLA_POLICY_KEY,)
+                )
+            )
+            if stored and stored[0][0] == policy_key:
+                return None
+            if updates:
+                async with db.executemany(_DUE_UPDATE_SQL, updates) as cursor:
+                    changed = cursor.rowcount
+            await db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (_SLA_POLICY_KEY, policy_key),
+            )
+        return changed
+
+    async def _meta(self, key: str) -> str | None:
+        rows = await self._fetchall("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
 
     # -- ReportStore protocol ----------------------------------------------------------
 
