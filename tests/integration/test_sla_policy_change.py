@@ -234,3 +234,26 @@ def _shifted(ticket: Ticket, by: timedelta) -> Ticket:
         received_at=ticket.received_at + by,
         next_due=None if ticket.next_due is None else ticket.next_due + by,
     )
+
+
+def test_list_still_works_when_the_deadlines_cannot_be_rewritten(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """A database that refuses the recompute's write (read-only media): `tickets list`
+    warns in one line and lists in the stored order instead of failing."""
+    from opsconsole.cli import main
+    from opsconsole.core.store import StoreError
+    from opsconsole.tickets.service import TicketService
+
+    async def refuse(self: TicketService) -> int | None:
+        raise StoreError("attempt to write a readonly database")
+
+    monkeypatch.setattr(TicketService, "refresh_deadlines", refuse)
+    config = tmp_path / "checks.yaml"
+    config.write_text("service: Test\n")
+    code = main(["tickets", "list", "--config", str(config), "--db", str(tmp_path / "t.db")])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert err.strip() == (
+        "opsconsole: warning: SLA deadlines not recomputed: attempt to write a readonly database"
+    )
