@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -31,6 +32,27 @@ def _row(label: str, widget: Input | Select[str]) -> Horizontal:
     return Horizontal(Static(label, classes="form-label"), widget, classes="form-row")
 
 
+def _impact_rows(impact: Impact, prefix: str) -> tuple[Horizontal, Horizontal]:
+    """The customers and % failing inputs, pre-filled from ``impact`` (blank: unknown)."""
+    customers = "" if impact.customers is None else str(impact.customers)
+    failing = "" if impact.failing_percent is None else f"{impact.failing_percent:g}"
+    return (
+        _row("Customers", Input(customers, id=f"{prefix}-customers", type="integer")),
+        _row("% failing", Input(failing, id=f"{prefix}-failing", type="number")),
+    )
+
+
+def _read_impact(screen: ModalScreen[Any], prefix: str, note: str) -> Impact | None:
+    """The impact the inputs hold, or None (and a warning) when one is not a number."""
+    try:
+        customers = parse_customers(screen.query_one(f"#{prefix}-customers", Input).value)
+        failing = parse_failing(screen.query_one(f"#{prefix}-failing", Input).value)
+    except ValueError as exc:
+        screen.notify(str(exc), severity="warning", markup=False)
+        return None
+    return Impact(customers=customers, failing_percent=failing, note=note)
+
+
 class DeclareScreen(ModalScreen[Declaration | None]):
     """Title, component, severity and impact (pre-filled from probes and metrics)."""
 
@@ -47,8 +69,6 @@ class DeclareScreen(ModalScreen[Declaration | None]):
 
     def compose(self) -> ComposeResult:
         """The form."""
-        customers = "" if self.impact.customers is None else str(self.impact.customers)
-        failing = "" if self.impact.failing_percent is None else f"{self.impact.failing_percent:g}"
         with Vertical(classes="dialog-box"):
             yield Static(Content.styled("Declare an incident", "bold"), classes="dialog-title")
             yield _row("Title", Input(self.default_title, id="declare-title"))
@@ -70,8 +90,7 @@ class DeclareScreen(ModalScreen[Declaration | None]):
                     id="declare-severity",
                 ),
             )
-            yield _row("Customers", Input(customers, id="declare-customers", type="integer"))
-            yield _row("% failing", Input(failing, id="declare-failing", type="number"))
+            yield from _impact_rows(self.impact, "declare")
             yield Static(Content("ctrl+s declare · escape cancel"), classes="dialog-hint")
 
     def on_mount(self) -> None:
@@ -84,13 +103,9 @@ class DeclareScreen(ModalScreen[Declaration | None]):
         if not title:
             self.notify("A title is needed", severity="warning")
             return
-        try:
-            customers = parse_customers(self.query_one("#declare-customers", Input).value)
-            failing = parse_failing(self.query_one("#declare-failing", Input).value)
-        except ValueError as exc:
-            self.notify(str(exc), severity="warning", markup=False)
+        impact = _read_impact(self, "declare", self.impact.note)
+        if impact is None:
             return
-        impact = Impact(customers=customers, failing_percent=failing, note=self.impact.note)
         self.dismiss(
             Declaration(
                 title=title,
@@ -116,12 +131,9 @@ class ImpactScreen(ModalScreen[Impact | None]):
 
     def compose(self) -> ComposeResult:
         """Two numbers, blank for unknown."""
-        customers = "" if self.impact.customers is None else str(self.impact.customers)
-        failing = "" if self.impact.failing_percent is None else f"{self.impact.failing_percent:g}"
         with Vertical(classes="dialog-box"):
             yield Static(Content.styled("Impact now", "bold"), classes="dialog-title")
-            yield _row("Customers", Input(customers, id="impact-customers", type="integer"))
-            yield _row("% failing", Input(failing, id="impact-failing", type="number"))
+            yield from _impact_rows(self.impact, "impact")
             yield Static(
                 Content("blank: unknown · ctrl+s save (recorded) · escape cancel"),
                 classes="dialog-hint",
@@ -133,13 +145,9 @@ class ImpactScreen(ModalScreen[Impact | None]):
 
     def action_submit(self) -> None:
         """Return the new impact (its note is kept)."""
-        try:
-            customers = parse_customers(self.query_one("#impact-customers", Input).value)
-            failing = parse_failing(self.query_one("#impact-failing", Input).value)
-        except ValueError as exc:
-            self.notify(str(exc), severity="warning", markup=False)
-            return
-        self.dismiss(Impact(customers=customers, failing_percent=failing, note=self.impact.note))
+        impact = _read_impact(self, "impact", self.impact.note)
+        if impact is not None:
+            self.dismiss(impact)
 
     def action_cancel(self) -> None:
         """Close without saving."""
