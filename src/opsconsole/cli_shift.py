@@ -93,7 +93,6 @@ async def _handover(args: argparse.Namespace, config: Config, store: Any) -> int
     from opsconsole.cli import one_shot_state_for
     from opsconsole.core.clock import system_clock
     from opsconsole.core.sources import AlertsSnapshot
-    from opsconsole.core.store import StoreError
     from opsconsole.reporting import make_handover
     from opsconsole.tickets.service import TicketService
 
@@ -101,7 +100,7 @@ async def _handover(args: argparse.Namespace, config: Config, store: Any) -> int
     # recompute it first if sla: changed since the last run.
     try:
         await TicketService(store, config).refresh_deadlines()
-    except StoreError as exc:  # a read-only database: the handover from the stored order
+    except Exception as exc:  # a read-only database: the handover from the stored order
         from opsconsole.core.text import sanitize_terminal
 
         reason = sanitize_terminal(str(exc), single_line=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 from opsconsole.config.schema import Config
 from opsconsole.core.sla_view import sla_clock
-from opsconsole.core.store import StoreError, TicketQuery
+from opsconsole.core.store import TicketQuery
 from opsconsole.core.text import sanitize_terminal
 from opsconsole.core.tickets import Status, Ticket
 
@@ -82,7 +82,7 @@ async def _open(config: Config, db: Path) -> Any:
     service = TicketService(store, config, sender=make_sender(config))
     try:
         await service.refresh_deadlines()  # sla: changed since the last run
-    except StoreError as exc:  # a read-only database still lists, in the stored order
+    except Exception as exc:  # a read-only database still lists, in the stored order
         print(
             f"opsconsole: warning: SLA deadlines not recomputed: "
             f"{sanitize_terminal(str(exc), single_line=True)}",

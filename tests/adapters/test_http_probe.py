@@ -319,6 +319,35 @@ async def test_a_secret_in_a_condition_is_shown_as_its_reference(
     assert token in config_secrets(config)  # so logs and Sentry redact it too
 
 
+async def test_a_long_secret_cut_for_display_is_masked_in_pieces(
+    http_server: LoopbackServer,
+) -> None:
+    """Body values are cut to 200 characters for display: the cut JWT's start must not
+    stay readable. A secret-named variable is redacted even with no probe using it."""
+    from opsconsole.adapters.logging_setup import config_secrets
+    from opsconsole.config.loader import loads_config
+
+    jwt = "eyJhbGciOiJIUzI1NiJ9." + "x7Kq" * 80  # 341 characters
+    text = (
+        "probes:\n"
+        "  - name: echo\n"
+        f"    url: {http_server.url('/echo')}\n"
+        "    method: POST\n"
+        "    body: '${SESSION_JWT}'\n"
+        "    conditions: ['[BODY].body == nope']\n"
+    )
+    config = loads_config(text, env={"SESSION_JWT": jwt})
+    result = await run_one(config.probes[0])
+    (condition,) = result.conditions
+    assert not condition.ok and "(truncated)" in condition.resolved
+    assert condition.resolved.startswith("[BODY].body (${SESSION_JWT}")
+    assert "x7Kqx7Kq" not in condition.resolved and "eyJhbGciOiJI" not in condition.resolved
+
+    bare = loads_config("service: S\nprometheus: {url: 'http://127.0.0.1:9'}\n"
+                        "x-notes: '${DB_PASS}'\n", env={"DB_PASS": "hunter2-hunter2"})  # fmt: skip
+    assert "hunter2-hunter2" in config_secrets(bare)
+
+
 # -- TLS ------------------------------------------------------------------------------------
 
 

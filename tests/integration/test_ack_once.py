@@ -294,3 +294,51 @@ def test_two_tickets_import_processes_on_one_maildir_send_each_acknowledgement_o
     acks = _acks_per_ticket(recorder)
     assert len(recorder.envelopes) == count, acks
     assert acks == Counter({f"<both-{n}@initech.com>": 1 for n in range(count)})
+
+
+async def test_a_claim_this_process_dropped_is_taken_over_when_the_mail_comes_back(
+    stores: tuple[SqliteStore, SqliteStore], relay: tuple[int, Recorder], tmp_path: Path
+) -> None:
+    """The database fails between the claim and the send (the hour's-tickets check): the
+    intake fails, the mail stays unread, and when it is read again this same process takes
+    its own unfinished claim over and sends the acknowledgement once."""
+    from fakes import BreakableStore
+
+    port, recorder = relay
+    config = _config(tmp_path, port)
+    store = BreakableStore(stores[0])
+    service = TicketService(store, config, sender=make_sender(config))  # type: ignore[arg-type]
+    raw = raw_mail("Export broken", "CSV empty.", message_id="<drop-1@globex.com>")
+    store.only = frozenset({"list_tickets"})
+    store.broken = True
+    with pytest.raises(Exception, match="disk I/O error"):
+        await service.ingest(raw, source="poll")
+    store.broken = False
+    claim = await stores[1].acknowledgement_claim(101)
+    assert claim is not None and claim.outcome is None and claim.claimant == service.claimant
+    assert recorder.envelopes == []
+
+    assert (await service.ingest(raw, source="poll")).outcome == "duplicate"
+    assert len(recorder.envelopes) == 1
+    claim = await stores[1].acknowledgement_claim(101)
+    assert claim is not None and claim.outcome == "sent"
+    assert (await service.ingest(raw, source="poll")).outcome == "duplicate"
+    assert len(recorder.envelopes) == 1
+
+
+async def test_a_claim_left_under_this_pid_by_an_earlier_process_is_taken_over(
+    stores: tuple[SqliteStore, SqliteStore], relay: tuple[int, Recorder], tmp_path: Path
+) -> None:
+    """A restarted container's console is PID 1 again: a claim its previous life left
+    unfinished carries the same host and pid but another process token."""
+    port, recorder = relay
+    config = _config(tmp_path, port)
+    service = TicketService(stores[0], config, sender=make_sender(config))
+    no_smtp = TicketService(stores[1], loads_config(yaml.safe_dump({"service": "x"})))
+    raw = raw_mail("Login loop", "Again.", message_id="<pid1-1@globex.com>")
+    assert (await no_smtp.ingest(raw, source="old")).number == 101
+    host, pid = service.claimant.split(":")[:2]
+    earlier = f"{host}:{pid}:0ldl1fe0:abcd1234"
+    assert await stores[1].claim_acknowledgement(101, claimant=earlier, at=MutableClock()())
+    assert (await service.ingest(raw, source="poll")).outcome == "duplicate"
+    assert len(recorder.envelopes) == 1

@@ -96,6 +96,10 @@ def test_the_guard_warns_once_per_text_and_again_after_an_edit() -> None:
     assert warning == placeholder_warning(["[Customer Name]", "[Next steps]"])
     assert warning.endswith("ctrl+s again sends it as is")
     assert guard.check(text) is None  # the second ctrl+s sends
+    other = PlaceholderGuard()
+    assert other.check(text) is not None
+    assert other.check(text, "ctrl+o") is not None  # another key: its own warning first
+    assert other.check(text, "ctrl+o") is None
     edited = text.replace("[Customer Name]", "Ada")
     assert guard.check(edited, "ctrl+o") == (
         "Still to fill in: [Next steps] — ctrl+o again sends it as is"

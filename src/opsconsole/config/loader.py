@@ -198,7 +198,8 @@ def exposed_secrets(config: BaseModel, raw: Mapping[KeyPath, str] | None = None)
 _SEXAGESIMAL = re.compile(r"^[0-9]+(:[0-5]?[0-9])+$")
 _SECRET_HEADER = re.compile(r"auth|token|key|secret|cookie|passw|session|signature", re.I)
 _SECRET_NAME = re.compile(
-    r"auth|token|key|secret|cookie|passw|pwd|session|signature|credential|dsn|webhook|private",
+    r"auth|token|key|secret|cookie|pass|pwd|session|signature|credential|dsn|webhook|private"
+    r"|jwt|bearer",
     re.I,
 )
 """An environment variable named like this holds a secret wherever it is substituted."""
@@ -297,6 +298,7 @@ class _Document:
                     raise self.translate(exc) from None
         if self.secret_refs:
             refs = tuple(sorted(self.secret_refs.items(), key=lambda kv: -len(kv[0])))
+            config._secret_refs = refs
             for probe in config.probes:
                 probe._secret_refs = refs
         return config

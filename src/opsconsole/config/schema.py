@@ -195,6 +195,31 @@ class ProbeDefaults(BaseModel):
         return self
 
 
+_SECRET_PIECE = 8
+"""Any run of this many characters of a secret counts as the secret."""
+
+
+def _mask_pieces(text: str, secret: str, ref: str) -> str:
+    """Replace each stretch of ``text`` made of runs of ``_SECRET_PIECE`` characters of
+    ``secret`` with ``ref``."""
+    if len(secret) < _SECRET_PIECE or len(text) < _SECRET_PIECE:
+        return text
+    pieces = {secret[i : i + _SECRET_PIECE] for i in range(len(secret) - _SECRET_PIECE + 1)}
+    hidden = [False] * len(text)
+    for i in range(len(text) - _SECRET_PIECE + 1):
+        if text[i : i + _SECRET_PIECE] in pieces:
+            hidden[i : i + _SECRET_PIECE] = [True] * _SECRET_PIECE
+    if not any(hidden):
+        return text
+    out: list[str] = []
+    for i, ch in enumerate(text):
+        if not hidden[i]:
+            out.append(ch)
+        elif i == 0 or not hidden[i - 1]:
+            out.append(ref)
+    return "".join(out)
+
+
 class ProbeConfig(BaseModel):
     """One health probe: an HTTP(S) URL or a TCP ``host:port``.
 
@@ -226,9 +251,10 @@ class ProbeConfig(BaseModel):
     def mask_secrets(self, text: str) -> str:
         """``text`` with every secret substituted from the environment shown as its
         ``${NAME}``: a condition such as ``[BODY].token == ${API_TOKEN}`` is displayed,
-        stored and logged as written, never with the token."""
+        stored and logged as written, never with the token. A piece of a secret (a body
+        value cut to 200 characters holds the token's start) is masked too."""
         for value, ref in self._secret_refs:
-            text = text.replace(value, ref)
+            text = _mask_pieces(text.replace(value, ref), value, ref)
         return text
 
     @property
@@ -391,6 +417,9 @@ class Config(BaseModel):
     tickets: TicketsConfig = Field(default_factory=TicketsConfig)
     incident: IncidentConfig = Field(default_factory=IncidentConfig)
     checklists: ChecklistsConfig = Field(default_factory=ChecklistsConfig)
+    _secret_refs: tuple[tuple[str, str], ...] = PrivateAttr(default=())
+    """(value, ``${NAME}``) of each secret-named variable substituted anywhere in the file
+    (set by the loader): redacted from logs and Sentry reports even without probes."""
 
     @property
     def tz(self) -> ZoneInfo:

@@ -32,6 +32,7 @@ __all__ = [
     "SlaStatus",
     "SlaTarget",
     "add_working_time",
+    "at_risk_horizon",
     "evaluate",
     "next_deadline",
     "policy_key",

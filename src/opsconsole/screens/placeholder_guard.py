@@ -26,13 +26,14 @@ class PlaceholderGuard:
     """Held by an editor screen; ask :meth:`check` before sending."""
 
     def __init__(self) -> None:
-        self._confirmed: str | None = None
+        self._confirmed: tuple[str, str] | None = None  # (text, key) already warned about
 
     def check(self, text: str, send: str = "ctrl+s") -> str | None:
-        """None to send now (nothing unfilled, or this exact text was already warned
-        about); else the one-line warning to show instead of sending."""
+        """None to send now (nothing unfilled, or this exact text was already warned about
+        for this same key: ctrl+s then ctrl+o still warns); else the one-line warning to
+        show instead of sending."""
         left = unfilled_placeholders(text)
-        if not left or text == self._confirmed:
+        if not left or (text, send) == self._confirmed:
             return None
-        self._confirmed = text
+        self._confirmed = (text, send)
         return placeholder_warning(left, send)

@@ -22,6 +22,9 @@ from opsconsole.core.templates import Operator
 from opsconsole.core.tickets import Ticket
 from opsconsole.core.triage import TriageRule
 
+PROCESS_TOKEN = secrets.token_hex(4)
+"""Tells this process from an earlier one that had the same pid (see ``claimant``)."""
+
 log = logging.getLogger("opsconsole.tickets.service")  # the name it always logged under
 
 
@@ -59,8 +62,12 @@ class TicketServiceBase:
         self._intake_lock = asyncio.Lock()
         self._ack_paused_until: datetime | None = None
         self._ack_pause_reason = ""
-        self.claimant = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-        """Who this service is in an acknowledgement claim (host, process, instance)."""
+        self.claimant = (
+            f"{socket.gethostname()}:{os.getpid()}:{PROCESS_TOKEN}:{secrets.token_hex(4)}"
+        )
+        """Who this service is in an acknowledgement claim: host, pid, this process (an
+        earlier process that had the same pid, as in a restarted container, has another
+        token) and this instance."""
         self._unrecorded: list[Callable[[], Awaitable[Ticket]]] = []
         self._flush_lock = asyncio.Lock()  # one flush at a time: each record written once
 

@@ -4,7 +4,6 @@ acknowledged (guide §3.1)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import re
 import socket
@@ -21,6 +20,7 @@ from opsconsole.core.templates import ACKNOWLEDGEMENT, render, reply_subject
 from opsconsole.core.tickets import Direction, Requester, Status, ThreadMessage, Ticket
 from opsconsole.core.triage import triage
 from opsconsole.tickets.service_actions import TicketActions
+from opsconsole.tickets.service_base import PROCESS_TOKEN
 from opsconsole.tickets.service_delivery import SentNotRecorded
 
 if TYPE_CHECKING:
@@ -247,8 +247,19 @@ class TicketIntake(TicketActions):
         )
         if not claimed:
             return  # another process (or an intake of this mail a moment ago) has it
-        if not await self._send_acknowledgement(ticket, message_id, references):
-            await self.store.finish_acknowledgement(number, "not sent", at=self.clock())
+        key = (self.claimant, number)
+        _IN_FLIGHT.add(key)
+        outcome: AckOutcome | None = None
+        try:
+            outcome = await self._send_acknowledgement(ticket, message_id, references)
+            if outcome == "not sent":
+                await self.store.finish_acknowledgement(number, "not sent", at=self.clock())
+        finally:
+            # An exception leaves the claim unfinished and the mail unread: when the mail
+            # is read again, this process takes its own claim over (see _abandoned). One
+            # sent but not recorded yet stays "in flight" until its record is written.
+            if outcome != "sent, not recorded":
+                _IN_FLIGHT.discard(key)
 
     async def _retry_acknowledgement(self, mail: ParsedMail) -> None:
         """Send the acknowledgement of a process that claimed it and died before finishing.
@@ -265,7 +276,11 @@ class TicketIntake(TicketActions):
         if number is None:
             return
         claim = await self.store.acknowledgement_claim(number)
-        if claim is None or claim.outcome is not None or not _abandoned(claim, self.clock()):
+        if (
+            claim is None
+            or claim.outcome is not None
+            or not _abandoned(claim, number, self.clock())
+        ):
             return
         ticket = await self.store.get_ticket(number)
         if ticket is None or not ticket.thread or ticket.thread[0].message_id != mail.message_id:
@@ -274,8 +289,8 @@ class TicketIntake(TicketActions):
 
     async def _send_acknowledgement(
         self, ticket: Ticket, message_id: str, references: Sequence[str]
-    ) -> bool:
-        """Send the claimed acknowledgement; False (with a note why) when it is not sent."""
+    ) -> AckOutcome:
+        """Send the claimed acknowledgement; ``not sent`` comes with a note why."""
         recent = await self._recent_tickets_from(ticket)
         if recent >= ACK_LIMIT_PER_HOUR:
             # An autoresponder that sets none of the auto-reply headers answers every
@@ -285,7 +300,7 @@ class TicketIntake(TicketActions):
                 "in the last hour (mail loop protection)"
             )
             await self.add_note(ticket.number, note, actor="intake")
-            return False
+            return "not sent"
         target = self.policy.target(ticket.severity).response
         window = format_duration(target) if target else "best effort"
         subject, body = render(
@@ -302,7 +317,7 @@ class TicketIntake(TicketActions):
             until = self._ack_paused_until.astimezone(self.config.tz).strftime("%H:%M")
             note = f"Auto-reply not sent: {self._ack_pause_reason} (not retried before {until})"
             await self.add_note(ticket.number, note, actor="intake")
-            return False
+            return "not sent"
         try:
             outbound = await self._deliver(
                 ticket, subject, body, in_reply_to=message_id, references=references, auto=True
@@ -314,7 +329,7 @@ class TicketIntake(TicketActions):
                 self._ack_paused_until = now + ACK_PAUSE_AFTER_FAILURE
                 self._ack_pause_reason = f"the mail server failed: {exc}"
             await self.add_note(ticket.number, f"Auto-reply not sent: {exc}", actor="intake")
-            return False
+            return "not sent"
         self._ack_paused_until = None
         number = ticket.number
 
@@ -323,9 +338,11 @@ class TicketIntake(TicketActions):
             await self.store.finish_acknowledgement(number, "sent", at=outbound.at)
             return await self._get(number)
 
-        with contextlib.suppress(SentNotRecorded):  # kept; written by a later call
+        try:
             await self._record(record, f"the acknowledgement of #{number} was sent")
-        return True
+        except SentNotRecorded:  # kept; written by a later call
+            return "sent, not recorded"
+        return "sent"
 
     async def _recent_tickets_from(self, ticket: Ticket) -> int:
         """Other tickets from the same address received in the hour before this one."""
@@ -346,19 +363,31 @@ class TicketIntake(TicketActions):
         )
 
 
-def _abandoned(claim: AckClaim, now: datetime) -> bool:
-    """Whether an unfinished acknowledgement claim's process is gone.
+AckOutcome = Literal["sent", "sent, not recorded", "not sent"]
+
+_IN_FLIGHT: set[tuple[str, int]] = set()
+"""(claimant, ticket) of the acknowledgements this process is sending right now."""
+
+
+def _abandoned(claim: AckClaim, number: int, now: datetime) -> bool:
+    """Whether an unfinished acknowledgement claim's sender is gone.
 
     The database is on a local disk (network filesystems are refused), so every claimant
-    runs on this host: its pid tells whether it still runs. A claim older than
-    :data:`ACK_CLAIM_LEASE` counts as abandoned too (a reused pid, another host's name).
+    runs on this host: its pid tells whether it still runs. A claim of this very process
+    is abandoned unless it is being sent right now (sending it raised, e.g. the database
+    failed mid-way); one made under this pid by an earlier process (a restarted
+    container's PID 1) is abandoned. A claim older than :data:`ACK_CLAIM_LEASE` counts as
+    abandoned too (a reused pid, another host's name).
     """
     if now - claim.claimed_at > ACK_CLAIM_LEASE:
         return True
-    host, _, rest = claim.claimant.partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
-        return False  # this process: another intake here is still sending it
+    host, pid, process = [*claim.claimant.split(":"), "", ""][:3]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        if process != PROCESS_TOKEN:
+            return True
+        return (claim.claimant, number) not in _IN_FLIGHT
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:

@@ -140,5 +140,5 @@ async def _urgent_counts(service) -> tuple[str, str]:  # type: ignore[no-untyped
         TicketQuery(open_only=True, due_after=now, due_before=horizon, limit=AT_RISK_SCAN)
     )
     risk = sum(sla_clock(service.sla(t, now), t)[1] is SlaState.AT_RISK for t in near)
-    more = "+" if len(near) == AT_RISK_SCAN and risk else ""
+    more = "+" if len(near) == AT_RISK_SCAN else ""  # more were due than were read
     return (str(breached) if breached else "", f"{risk}{more}" if risk else "")
