@@ -557,25 +557,6 @@ class IncidentService:
             + ": the all-clear was not sent again",
         )
 
-    async def send_update_kind(
-        self, text: str, kind: EntryKind, *, slack: bool, incident: Incident | None = None
-    ) -> str:
-        """Record and deliver a message of ``kind`` (the all-clear); returns its delivery
-        result (``recorded``, ``slack: ok``, ``slack: queued (…)``, ``slack: failed: …``).
-
-        ``incident`` defaults to the active one; give it to record on a resolved one.
-        """
-        target = incident if incident is not None else await self._require()
-        send = slack and self.slack is not None
-        delivery = "slack: sending" if send else "recorded"
-        entry = await self.store.append_timeline(
-            target.id, self._entry(kind, text, delivery=delivery)
-        )
-        if send:
-            delivery = await self._deliver(text, entry)
-            await self.store.set_entry_delivery(entry.id, delivery)
-        return delivery
-
     async def _deliver_entry(self, text: str, entry: TimelineEntry, problems: list[str]) -> str:
         """Deliver a recorded entry to Slack (or queue it) and save the result; a failing
         database is noted in ``problems``, never raised (the entry is already recorded)."""

@@ -242,15 +242,17 @@ class TicketIntake(TicketActions):
         if not self._acknowledges():
             return
         number = ticket.number
-        claimed = await self.store.claim_acknowledgement(
-            number, claimant=self.claimant, at=self.clock(), replacing=replacing
-        )
-        if not claimed:
-            return  # another process (or an intake of this mail a moment ago) has it
+        # In flight from before the claim: the same mail read again meanwhile (a second
+        # poll) must not see this process's fresh claim as one it dropped.
         key = (self.claimant, number)
         _IN_FLIGHT.add(key)
         outcome: AckOutcome | None = None
         try:
+            claimed = await self.store.claim_acknowledgement(
+                number, claimant=self.claimant, at=self.clock(), replacing=replacing
+            )
+            if not claimed:
+                return  # another process (or an intake of this mail a moment ago) has it
             outcome = await self._send_acknowledgement(ticket, message_id, references)
             if outcome == "not sent":
                 await self.store.finish_acknowledgement(number, "not sent", at=self.clock())
@@ -313,9 +315,13 @@ class TicketIntake(TicketActions):
         now = self.clock()
         if self._ack_paused_until is not None and now < self._ack_paused_until:
             # The mail server failed moments ago: waiting for its timeout again on every new
-            # ticket would stall intake for minutes per message. Retried after the pause.
+            # ticket would stall intake for minutes per message. This ticket gets none; the
+            # tickets after the pause do.
             until = self._ack_paused_until.astimezone(self.config.tz).strftime("%H:%M")
-            note = f"Auto-reply not sent: {self._ack_pause_reason} (not retried before {until})"
+            note = (
+                f"Auto-reply not sent: {self._ack_pause_reason} (auto-replies resume for new "
+                f"tickets at {until}; reply by hand)"
+            )
             await self.add_note(ticket.number, note, actor="intake")
             return "not sent"
         try:
