@@ -91,6 +91,7 @@ async def _live(config: Config) -> tuple[list[Any], dict[str, Any]]:
 
 async def _handover(args: argparse.Namespace, config: Config, store: Any) -> int:
     from opsconsole.cli import one_shot_state_for
+    from opsconsole.cli_tickets import refresh_deadlines
     from opsconsole.core.clock import system_clock
     from opsconsole.core.sources import AlertsSnapshot
     from opsconsole.reporting import make_handover
@@ -98,13 +99,7 @@ async def _handover(args: argparse.Namespace, config: Config, store: Any) -> int
 
     # The at-risk list reads the open tickets most urgent first, by their stored deadline:
     # recompute it first if sla: changed since the last run.
-    try:
-        await TicketService(store, config).refresh_deadlines()
-    except Exception as exc:  # a read-only database: the handover from the stored order
-        from opsconsole.core.text import sanitize_terminal
-
-        reason = sanitize_terminal(str(exc), single_line=True)
-        print(f"opsconsole: warning: SLA deadlines not recomputed: {reason}", file=sys.stderr)
+    await refresh_deadlines(TicketService(store, config))
     results, statuses = await _live(config)
     probes = [(r.probe, one_shot_state_for(r), r.reason) for r in results]
     alerts = statuses.get("alerts")

@@ -81,17 +81,22 @@ async def _open(config: Config, db: Path) -> Any:
     store = await SqliteStore.open(db)
     service = TicketService(store, config, sender=make_sender(config))
     try:
-        await service.refresh_deadlines()  # sla: changed since the last run
-    except Exception as exc:  # a read-only database still lists, in the stored order
-        print(
-            f"opsconsole: warning: SLA deadlines not recomputed: "
-            f"{sanitize_terminal(str(exc), single_line=True)}",
-            file=sys.stderr,
-        )
+        await refresh_deadlines(service)
     except BaseException:
         await store.close()
         raise
     return store, service
+
+
+async def refresh_deadlines(service: Any) -> None:
+    """Recompute the stored deadlines if ``sla:`` changed since the last run; a database
+    that refuses the write (read-only media) is a one-line warning, and the command goes
+    on in the stored order."""
+    try:
+        await service.refresh_deadlines()
+    except Exception as exc:
+        reason = sanitize_terminal(str(exc), single_line=True)
+        print(f"opsconsole: warning: SLA deadlines not recomputed: {reason}", file=sys.stderr)
 
 
 async def _import(args: argparse.Namespace, config: Config, db: Path) -> int:

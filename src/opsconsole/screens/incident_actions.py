@@ -61,6 +61,13 @@ class IncidentActions(App[None]):
         self._auto_pending: list[tuple[EntryKind, str, Any]] = []
         self._auto_lock = asyncio.Lock()
 
+    def _active_or_say(self) -> Incident | None:
+        """The active incident, or None after saying there is none."""
+        if self.incident is None or self.incident_service is None:
+            self.notify("No active incident", severity="warning")
+            return None
+        return self.incident
+
     async def start_incidents(self, store: Any) -> None:
         """Build the service, load the active incident, start the tick and the outbox."""
         from opsconsole.incidents.service import IncidentService
@@ -352,9 +359,8 @@ class IncidentActions(App[None]):
         """Open the update prompt (u, and automatically when an update is due)."""
         from opsconsole.screens.incident_dialogs import UpdatePromptScreen
 
-        incident, service = self.incident, self.incident_service
-        if incident is None or service is None:
-            self.notify("No active incident", severity="warning")
+        incident, service = self._active_or_say(), self.incident_service
+        if incident is None:
             return
         if isinstance(self.screen, UpdatePromptScreen):
             return
@@ -415,8 +421,7 @@ class IncidentActions(App[None]):
         """Add a timeline note (n on the incident screen)."""
         from opsconsole.screens.ticket_dialogs import EditorScreen
 
-        if self.incident is None:
-            self.notify("No active incident", severity="warning")
+        if self._active_or_say() is None:
             return
         editor = EditorScreen(
             "Timeline note", drafts={"note": ("", "")}, with_subject=False, submit_label="add"
@@ -436,8 +441,7 @@ class IncidentActions(App[None]):
         """Change the status (s on the incident screen)."""
         from opsconsole.screens.ticket_dialogs import PickScreen
 
-        if self.incident is None:
-            self.notify("No active incident", severity="warning")
+        if self._active_or_say() is None:
             return
         options = [(s.value, s.value) for s in IncidentStatus if s is not IncidentStatus.RESOLVED]
 
@@ -476,9 +480,8 @@ class IncidentActions(App[None]):
         )
         from opsconsole.screens.incident_dialogs import ResolveScreen
 
-        incident, service = self.incident, self.incident_service
-        if incident is None or service is None:
-            self.notify("No active incident", severity="warning")
+        incident, service = self._active_or_say(), self.incident_service
+        if incident is None:
             return
         allowed, remaining = all_clear_allowed(
             incident, self.clock(), window=self.config.incident.monitoring_window

@@ -7,7 +7,7 @@ the new severity.
 
 from __future__ import annotations
 
-from opsconsole.core.incidents import Impact, Incident, IncidentSeverity
+from opsconsole.core.incidents import Impact, IncidentSeverity
 from opsconsole.screens.failures import noted
 from opsconsole.screens.incident_actions import IncidentActions
 
@@ -16,12 +16,6 @@ __all__ = ["IncidentChangeActions"]
 
 class IncidentChangeActions(IncidentActions):
     """The console App's incident actions, with severity and impact changes."""
-
-    def _active_or_say(self) -> Incident | None:
-        if self.incident is None or self.incident_service is None:
-            self.notify("No active incident", severity="warning")
-            return None
-        return self.incident
 
     def action_incident_severity(self) -> None:
         """Pick a new severity (v on the incident screen)."""

@@ -264,12 +264,12 @@ class TicketIntake(TicketActions):
                 _IN_FLIGHT.discard(key)
 
     async def _retry_acknowledgement(self, mail: ParsedMail) -> None:
-        """Send the acknowledgement of a process that claimed it and died before finishing.
+        """Send an acknowledgement whose claimant did not finish it (see :func:`_abandoned`).
 
         A mail stays in Maildir ``new/`` (or unseen on IMAP) until its intake returns, so
-        after a crash it comes back here as a duplicate. Only an unfinished claim whose
-        process is gone (or older than :data:`ACK_CLAIM_LEASE`) is taken over, and only for
-        the mail that opened the ticket. A ticket whose acknowledgement was never claimed
+        after a crash, or a send that raised, it comes back here as a duplicate. Only an
+        abandoned unfinished claim is taken over, and only for the mail that opened the
+        ticket. A ticket whose acknowledgement was never claimed
         (made before claims existed, or without SMTP) gets none.
         """
         if not self._acknowledges():

@@ -123,7 +123,8 @@ class TicketQueuePane(Vertical):
 
 
 AT_RISK_SCAN = 500
-"""At most this many tickets are read to count the ones at risk ("500+ at risk" beyond)."""
+"""At most this many tickets are read to count the ones at risk (a ``+`` after the count
+when that many were read: more may be due)."""
 
 
 async def _urgent_counts(service) -> tuple[str, str]:  # type: ignore[no-untyped-def]
