@@ -4,6 +4,7 @@ Slack delivery, overdue bell, monitoring window, resolve, review, restart."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -39,6 +40,40 @@ def build(tmp_path: Path, config, clock: MutableClock):
     return make_app(
         config, store_factory=store_factory, runner_factory=ScriptedRunner, clock=clock, poll=False
     )
+
+
+@contextlib.asynccontextmanager
+async def two_consoles(
+    tmp_path: Path, slack: SlackFake, clock: MutableClock, *, actors=(None, None), wait=True
+):
+    """Two IncidentServices, each on its own connection to one database, posting to
+    ``slack`` (``wait=False``: retries do not sleep); closed on exit."""
+    from opsconsole.adapters.slack import SlackWebhook
+    from opsconsole.incidents.service import IncidentService
+
+    async def no_wait(_seconds: float) -> None:
+        return None
+
+    config = config_for(tmp_path, slack.webhook_url)
+    stores = [await SqliteStore.open(tmp_path / "inc.db", clock=clock) for _ in actors]
+    extra = {} if wait else {"sleep": no_wait}
+    services = [
+        IncidentService(
+            store,
+            config,
+            clock=clock,
+            slack=SlackWebhook(slack.webhook_url, **extra),
+            **({"actor": actor} if actor else {}),
+        )
+        for store, actor in zip(stores, actors, strict=True)
+    ]
+    try:
+        yield stores, services
+    finally:
+        for service in services:
+            await service.slack.aclose()
+        for store in stores:
+            await store.close()
 
 
 def prompt_ready(app) -> bool:
@@ -201,22 +236,8 @@ async def test_two_consoles_flushing_one_outbox_post_each_update_once(
 ) -> None:
     """Updates queued while Slack was down are retried by every console that shares the
     database; each update still reaches Slack exactly once (a claim per message)."""
-    from opsconsole.adapters.slack import SlackWebhook
-    from opsconsole.incidents.service import IncidentService
-
-    async def no_wait(_seconds: float) -> None:
-        return None
-
     clock = MutableClock()
-    config = config_for(tmp_path, slack.webhook_url)
-    stores = [await SqliteStore.open(tmp_path / "inc.db", clock=clock) for _ in range(2)]
-    services = [
-        IncidentService(
-            store, config, clock=clock, slack=SlackWebhook(slack.webhook_url, sleep=no_wait)
-        )
-        for store in stores
-    ]
-    try:
+    async with two_consoles(tmp_path, slack, clock, wait=False) as (stores, services):
         await services[0].declare("API down", "API", IncidentSeverity.HIGH)
         slack.inject("500", times=100)
         for n in range(6):
@@ -228,11 +249,6 @@ async def test_two_consoles_flushing_one_outbox_post_each_update_once(
         texts = [m["text"] for m in slack.messages if "update" in m["text"]]
         assert sorted(texts) == [f"INCIDENT: update {n}" for n in range(6)]  # once each
         assert await stores[0].pending_outbound(clock() + timedelta(days=1)) == []
-    finally:
-        for service in services:
-            await service.slack.aclose()
-        for store in stores:
-            await store.close()
 
 
 async def test_two_consoles_declaring_at_once_open_one_incident(tmp_path: Path) -> None:
@@ -273,20 +289,11 @@ async def test_two_consoles_resolving_at_once_send_one_all_clear(
     sends the all-clear and writes the review, and the other is told in one line who
     resolved it and when, and sends nothing (both used to post the all-clear and write a
     review)."""
-    from opsconsole.adapters.slack import SlackWebhook
-    from opsconsole.incidents.service import IncidentAlreadyResolved, IncidentService
+    from opsconsole.incidents.service import IncidentAlreadyResolved
 
     clock = MutableClock()
-    config = config_for(tmp_path, slack.webhook_url)
     actors = ("ana", "bo")
-    stores = [await SqliteStore.open(tmp_path / "inc.db", clock=clock) for _ in actors]
-    services = [
-        IncidentService(
-            store, config, clock=clock, slack=SlackWebhook(slack.webhook_url), actor=actor
-        )
-        for store, actor in zip(stores, actors, strict=True)
-    ]
-    try:
+    async with two_consoles(tmp_path, slack, clock, actors=actors) as (stores, services):
         for round_ in range(5):  # a few rounds: either console may win each one
             title = f"API down round {round_}"
             declared = await services[round_ % 2].declare(title, "API", IncidentSeverity.HIGH)
@@ -316,11 +323,6 @@ async def test_two_consoles_resolving_at_once_send_one_all_clear(
             assert [e.kind for e in stored.timeline].count(EntryKind.REVIEW) == 1
             assert closed.review_path == str(path) and "bigger pool" in path.read_text()
         assert len([m for m in slack.messages if m["text"].startswith("✅")]) == 5
-    finally:
-        for service in services:
-            await service.slack.aclose()
-        for store in stores:
-            await store.close()
 
 
 async def test_a_queued_all_clear_is_delivered_once_after_the_incident_is_resolved(
@@ -329,22 +331,8 @@ async def test_a_queued_all_clear_is_delivered_once_after_the_incident_is_resolv
     """Slack down while resolving: the incident is resolved and the all-clear queued;
     the outbox delivers it later (once, with two consoles flushing) although no
     incident is active any more."""
-    from opsconsole.adapters.slack import SlackWebhook
-    from opsconsole.incidents.service import IncidentService
-
-    async def no_wait(_seconds: float) -> None:
-        return None
-
     clock = MutableClock()
-    config = config_for(tmp_path, slack.webhook_url)
-    stores = [await SqliteStore.open(tmp_path / "inc.db", clock=clock) for _ in range(2)]
-    services = [
-        IncidentService(
-            store, config, clock=clock, slack=SlackWebhook(slack.webhook_url, sleep=no_wait)
-        )
-        for store in stores
-    ]
-    try:
+    async with two_consoles(tmp_path, slack, clock, wait=False) as (stores, services):
         await services[0].declare("API down", "API", IncidentSeverity.HIGH)
         slack.inject("500", times=100)
         closed, path = await services[0].resolve(override="verified")
@@ -362,11 +350,6 @@ async def test_a_queued_all_clear_is_delivered_once_after_the_incident_is_resolv
         delivered = next(e for e in stored.timeline if e.kind is EntryKind.ALL_CLEAR)
         assert delivered.delivery == "slack: ok (after retry)"
         assert await services[0].flush_outbox() == 0  # nothing left to send
-    finally:
-        for service in services:
-            await service.slack.aclose()
-        for store in stores:
-            await store.close()
 
 
 async def test_a_console_resolving_what_another_resolved_is_told_who_did(
