@@ -8,19 +8,17 @@ real ``opsconsole tickets import`` processes on one Maildir.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import mailbox
 import os
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from aiosmtpd.controller import Controller
 
 from loopback_mail import Recorder, free_port
 from opsconsole.adapters.sqlite_store import SqliteStore
@@ -35,18 +33,6 @@ from fakes import MutableClock
 from ticket_fixtures import raw_mail
 
 OPSCONSOLE = Path(sys.executable).with_name("opsconsole")
-
-
-@pytest.fixture
-def relay() -> Iterator[tuple[int, Recorder]]:
-    recorder = Recorder()
-    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield controller.port, recorder
-    finally:
-        with contextlib.suppress(Exception):
-            controller.stop()
 
 
 def _document(tmp_path: Path, port: int) -> dict[str, object]:

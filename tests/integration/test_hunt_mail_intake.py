@@ -7,16 +7,14 @@ A real SQLite store, a real aiosmtpd relay on 127.0.0.1 (plain, loopback: the co
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import yaml
-from aiosmtpd.controller import Controller
 
-from loopback_mail import Recorder, free_port
+from loopback_mail import Recorder
 from opsconsole.adapters.mail import parse_message
 from opsconsole.adapters.sqlite_store import SqliteStore
 from opsconsole.config.loader import loads_config
@@ -28,18 +26,6 @@ from opsconsole.tickets.service import ACK_LIMIT_PER_HOUR, TicketService
 
 from fakes import MutableClock
 from ticket_fixtures import raw_mail
-
-
-@pytest.fixture
-def relay() -> Iterator[tuple[int, Recorder]]:
-    recorder = Recorder()
-    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield controller.port, recorder
-    finally:
-        with contextlib.suppress(Exception):
-            controller.stop()
 
 
 def _config(tmp_path: Path, **email: object) -> Config:
