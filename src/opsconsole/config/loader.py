@@ -196,11 +196,10 @@ def exposed_secrets(config: BaseModel, raw: Mapping[KeyPath, str] | None = None)
 
 
 _SEXAGESIMAL = re.compile(r"^[0-9]+(:[0-5]?[0-9])+$")
-_SECRET_HEADER = re.compile(r"auth|token|key|secret|cookie|passw|session|signature", re.I)
+_SECRET_WORDS = "auth|token|key|secret|cookie|session|signature|passw"
+_SECRET_HEADER = re.compile(_SECRET_WORDS, re.I)
 _SECRET_NAME = re.compile(
-    r"auth|token|key|secret|cookie|pass|pwd|session|signature|credential|dsn|webhook|private"
-    r"|jwt|bearer",
-    re.I,
+    _SECRET_WORDS + "|pass|pwd|credential|dsn|webhook|private|jwt|bearer", re.I
 )
 """An environment variable named like this holds a secret wherever it is substituted."""
 _URL_SECRET = re.compile(
