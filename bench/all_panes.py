@@ -131,7 +131,12 @@ def child_fakes() -> None:
     print(json.dumps(info), flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+
+    def stop_at_eof() -> None:
+        sys.stdin.read()
+        stop.set()
+
+    threading.Thread(target=stop_at_eof, daemon=True).start()
     stop.wait()
     info2 = {"sentry_requests": len(sentry.requests), "statuspage_requests": page.requests}
     for service in (prom, page, sentry, api):
@@ -519,7 +524,7 @@ def child_dashboard(
         )
 
         def cursor() -> int:
-            return app.query_one(HealthPane).cursor_row
+            return int(app.query_one(HealthPane).cursor_row)
 
         checks = {
             "j": lambda screen, before: cursor() != before,
@@ -566,7 +571,7 @@ def child_dashboard(
                         )
                         return status
 
-                    poller.poll_once = timed
+                    poller.poll_once = timed  # type: ignore[method-assign]
             out.update(await meter.drive(state, warmup, duration, spans))
             wall0 = out.pop("wall0")
             window = [p for p in polls if wall0 <= p["start"] <= wall0 + out["wall_s"]]
@@ -813,4 +818,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

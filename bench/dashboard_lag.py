@@ -29,7 +29,6 @@ import asyncio
 import json
 import logging
 import random
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -185,7 +184,7 @@ def child_dashboard(port: int, count: int, warmup: float, duration: float) -> di
         completed = 0
 
         def cursor() -> int:
-            return app.query_one(HealthPane).cursor_row
+            return int(app.query_one(HealthPane).cursor_row)
 
         probe = Probe(app, lambda before: cursor() != before)
 
@@ -322,4 +321,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -106,7 +106,7 @@ class Tracer:
             original(screen)
             frames.append((start, time.perf_counter(), type(screen).__name__))
 
-        Screen._compositor_refresh = compositor_refresh  # type: ignore[method-assign]
+        Screen._compositor_refresh = compositor_refresh  # type: ignore[method-assign,assignment]
 
         # Every event-loop callback over 3 ms: which task or handler held the loop.
         self.callbacks: list[tuple[float, float, str]] = []
@@ -128,7 +128,7 @@ class Tracer:
                     name = f"{type(pump).__name__}: {getattr(target, '__qualname__', target)!r}"
                 callbacks.append((start, end, name[:160]))
 
-        asyncio.events.Handle._run = timed_run  # type: ignore[method-assign]
+        asyncio.events.Handle._run = timed_run  # type: ignore[method-assign,assignment]
 
     def key(self, key: str, start: float, latency: float, thread_cpu: float, cpu: float) -> None:
         """``thread_cpu``/``cpu``: the UI thread's and the whole process's CPU time meanwhile."""
@@ -220,7 +220,7 @@ def child_app(
     snapshots: list[Any] = []  # --diagnose with PYTHONTRACEMALLOC set
 
     def health_cursor() -> int:
-        return app.query_one(HealthPane).cursor_row
+        return int(app.query_one(HealthPane).cursor_row)
 
     tracer = Tracer() if trace else None
 
@@ -233,6 +233,7 @@ def child_app(
         event.set_sender(app)
         cpu0 = (time.thread_time(), time.process_time())
         probe.pending = (time.perf_counter(), state)
+        assert app._driver is not None
         app._driver.send_message(event)  # what the terminal driver's input thread does
         try:
             await asyncio.wait_for(probe.done.wait(), timeout)
@@ -669,4 +670,4 @@ def result(
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -125,9 +124,9 @@ def child_dashboard(config_path: str, db_path: str, with_sources: str = "") -> N
 
     sources_factory = None
     if with_sources:  # as ``opsconsole run`` passes them (it builds them after the first frame)
-        from opsconsole.polling import build_sources
+        from opsconsole.polling import Source, build_sources
 
-        def sources_factory() -> dict[str, object]:
+        def sources_factory() -> dict[str, Source]:
             return dict(build_sources(config))
 
     app = make_app(
@@ -355,4 +354,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -223,7 +223,7 @@ def make_tickets(count: int, now: datetime, seed: int = 7) -> list[Any]:
             body=f"Hello,\n\n{subject}.\n\nSteps: see attached.\n\nThanks,\n{person.name}",
             message_id=f"<bench-{i}@{person.address.split('@')[1]}>",
         )
-        thread = (inbound,)
+        thread: tuple[ThreadMessage, ...] = (inbound,)
         if first_response is not None:
             reply = ThreadMessage(
                 direction=Direction.OUTBOUND,
@@ -433,12 +433,13 @@ def child_app(db: Path, now: float) -> dict[str, Any]:
                 original(*args)
                 loads.append((time.perf_counter(), screen.query_state))
 
-            screen._show_rows = show_rows  # type: ignore[method-assign]
+            screen._show_rows = show_rows  # type: ignore[method-assign,assignment]
             return latency
 
         out["first_frame_s"] = await open_screen()
         out["rss_after_open_mb"] = rss_mb()
         screen = app.screen
+        assert isinstance(screen, TicketsScreen), screen
         table = screen.query_one("#tickets-table", DataTable)
         out["total_open"] = screen.total
         await asyncio.sleep(0.5)
@@ -488,7 +489,11 @@ def child_app(db: Path, now: float) -> dict[str, Any]:
                 await frames.press(char, char, lambda text: True, 1.0)
                 await asyncio.sleep(0.125)
             last = word[-1]
-            latency = await frames.press(last, last, reloaded(lambda q, w=word: q.text == w))
+
+            def typed(query: Any, word: str = word) -> bool:
+                return bool(query.text == word)
+
+            latency = await frames.press(last, last, reloaded(typed))
             record("text filter", latency)
             deadline = time.perf_counter() + 5
             while screen.total < 0 and time.perf_counter() < deadline:  # the count follows
@@ -581,9 +586,11 @@ def child_stock(db: Path, now: float) -> dict[str, Any]:
         for _ in range(20):
             await gap(rng)
             before = table.cursor_row
-            latency = await frames.press(
-                "down", None, lambda text, before=before: table.cursor_row != before
-            )
+
+            def moved(text: str, before: int = before) -> bool:
+                return bool(table.cursor_row != before)
+
+            latency = await frames.press("down", None, moved)
             if latency is None:
                 out["missed"]["down"] = out["missed"].get("down", 0) + 1
             else:
@@ -614,10 +621,13 @@ def main() -> None:
     parser.add_argument("--now", type=float, help=argparse.SUPPRESS)
     opts = parser.parse_args()
     if opts.child:
-        run = {"seed": lambda: child_seed(opts.db, opts.now, opts.count),
-               "app": lambda: child_app(opts.db, opts.now),
-               "stock": lambda: child_stock(opts.db, opts.now)}[opts.child]  # fmt: skip
-        print(json.dumps(run()))
+        if opts.child == "seed":
+            output = child_seed(opts.db, opts.now, opts.count)
+        elif opts.child == "app":
+            output = child_app(opts.db, opts.now)
+        else:
+            output = child_stock(opts.db, opts.now)
+        print(json.dumps(output))
         return
     runs = opts.runs or (2 if opts.quick else 3)
     stock_runs = opts.stock_runs or (1 if opts.quick else 2)
@@ -753,4 +763,4 @@ def result(
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -275,7 +275,7 @@ def check_bulk_path(tmp: Path) -> dict[str, Any]:
     def close(a: Any, b: Any) -> bool:
         if isinstance(a, float) and isinstance(b, float):
             return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6)
-        return a == b
+        return bool(a == b)
 
     def same(xs: list[Any], ys: list[Any]) -> bool:
         return len(xs) == len(ys) and all(
@@ -363,7 +363,8 @@ async def measure(db: Path, now: datetime, runs: int, baseline_runs: int) -> dic
         )
 
         async def one_scan_pass() -> list[Any]:
-            return await store._fetchall(one_scan_sql)
+            rows: list[Any] = await store._fetchall(one_scan_sql)
+            return rows
 
         await scan_pass()  # warm-up
         base_times = []
@@ -495,4 +496,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
