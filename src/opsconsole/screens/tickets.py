@@ -121,17 +121,19 @@ class TicketsScreen(TicketActions):
     only what is visible; the cursor keys cross into the next or previous page."""
 
     BINDINGS = [
+        # The footer shows the triage keys first; the view keys (v f m o [ ]) are named
+        # in the status line above the table, next to the setting each one changes.
         Binding("escape", "back", "Back"),
+        *TRIAGE_BINDINGS,
         Binding("j", "cursor('down')", "Down", show=False),
         Binding("k", "cursor('up')", "Up", show=False),
         Binding("slash", "filter", "Filter", key_display="/"),
-        Binding("v", "cycle_severity", "Severity filter"),
-        Binding("f", "cycle_status", "Status filter"),
-        Binding("m", "cycle_owner", "Mine"),
-        Binding("o", "cycle_sort", "Sort"),
-        Binding("right_square_bracket", "page(1)", "Next page", key_display="]"),
-        Binding("left_square_bracket", "page(-1)", "Prev page", key_display="["),
-        *TRIAGE_BINDINGS,
+        Binding("v", "cycle_severity", "Severity filter", show=False),
+        Binding("f", "cycle_status", "Status filter", show=False),
+        Binding("m", "cycle_owner", "Mine", show=False),
+        Binding("o", "cycle_sort", "Sort", show=False),
+        Binding("right_square_bracket", "page(1)", "Next page", key_display="]", show=False),
+        Binding("left_square_bracket", "page(-1)", "Prev page", key_display="[", show=False),
     ]
 
     def __init__(self) -> None:
@@ -381,10 +383,20 @@ class TicketsScreen(TicketActions):
             total = f"{self.total:,}"
         severity = ",".join(sorted(s.value for s in q.severities)) or "any"
         status = STATUS_CYCLE[self._status_index][0]
+        key = "bold $accent"
         parts: list[str | tuple[str, str]] = [
             (f"Tickets {start}–{end} of {total}", "bold"),
-            f"   status {status} · severity {severity} · {OWNER_CYCLE[self._owner_index]}",
-            f" · sort {q.sort}",
+            "   ",
+            ("f", key),
+            f" status {status} · ",
+            ("v", key),
+            f" severity {severity} · ",
+            ("m", key),
+            f" {OWNER_CYCLE[self._owner_index]} · ",
+            ("o", key),
+            f" sort {q.sort} · ",
+            ("[ ]", key),
+            " page",
         ]
         if q.text:
             parts.append(" · filter ")
