@@ -111,6 +111,7 @@ async def _handover(args: argparse.Namespace, config: Config, store: Any) -> int
         probes=probes,
         alerts=data if isinstance(data, AlertsSnapshot) else None,
         notes=args.notes,
+        alerts_error=alerts.error if alerts is not None else None,
     )
     print(text)
     if args.output is not None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from opsconsole.core.checklists import Facts
 from opsconsole.core.models import ProbeState
-from opsconsole.core.shift import shift_start
+from opsconsole.core.shift import previous_shift_start
 from opsconsole.core.sources import (
     AlertsSnapshot,
     MetricsSnapshot,
@@ -18,12 +18,6 @@ from opsconsole.core.store import TicketQuery
 from opsconsole.core.tickets import Severity
 
 STALE_AFTER = timedelta(days=7)
-
-
-def previous_shift_start(now: datetime, starts: tuple[str, ...], tz: Any) -> datetime:
-    """The start of the shift before the current one ("overnight")."""
-    current = shift_start(now, starts, tz)
-    return shift_start(current - timedelta(seconds=1), starts, tz)
 
 
 async def gather_facts(
@@ -78,6 +72,7 @@ async def gather_facts(
         critical_tickets_waiting=critical,
         stale_tickets=stale,
         errors=errors,
+        tz=config.tz,
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from opsconsole.config.schema import Config
 from opsconsole.core.clock import Clock, system_clock
-from opsconsole.core.shift import shift_start
+from opsconsole.core.shift import previous_shift_start, shift_start
 from opsconsole.core.sources import SourceError, SourceStatus
 
 log = logging.getLogger(__name__)
@@ -127,6 +127,11 @@ def shift_start_for(config: Config, clock: Clock) -> Callable[[], datetime]:
     return lambda: shift_start(clock(), config.shift.starts, config.tz)
 
 
+def previous_shift_start_for(config: Config, clock: Clock) -> Callable[[], datetime]:
+    """A callable answering the previous shift's start ("overnight", for the checklist)."""
+    return lambda: previous_shift_start(clock(), config.shift.starts, config.tz)
+
+
 def build_sources(config: Config, *, clock: Clock = system_clock) -> dict[str, Source]:
     """Instantiate an adapter for every configured source, keyed by pane name."""
     since_shift = shift_start_for(config, clock)
@@ -134,7 +139,12 @@ def build_sources(config: Config, *, clock: Clock = system_clock) -> dict[str, S
     if config.sentry is not None:
         from opsconsole.adapters.sentry import SentrySource
 
-        sources["sentry"] = SentrySource(config.sentry, clock=clock, shift_start=since_shift)
+        sources["sentry"] = SentrySource(
+            config.sentry,
+            clock=clock,
+            shift_start=since_shift,
+            overnight_start=previous_shift_start_for(config, clock),
+        )
     prometheus = None
     if config.prometheus is not None:
         from opsconsole.adapters.prometheus import PrometheusSource
@@ -146,7 +156,11 @@ def build_sources(config: Config, *, clock: Clock = system_clock) -> dict[str, S
 
         history = prometheus if config.prometheus and config.prometheus.alert_history else None
         sources["alerts"] = AlertmanagerSource(
-            config.alertmanager, clock=clock, history=history, shift_start=since_shift
+            config.alertmanager,
+            clock=clock,
+            history=history,
+            shift_start=since_shift,
+            overnight_start=previous_shift_start_for(config, clock),
         )
     if config.statuspage is not None:
         from opsconsole.adapters.statuspage import StatuspageSource

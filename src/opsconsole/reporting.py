@@ -24,10 +24,13 @@ from opsconsole.core.store import TicketQuery
 async def make_report(store: Any, config: Config, *, since: timedelta, now: datetime) -> Report:
     """The report over ``[now - since, now]`` from stored data."""
     start = now - since
+    rollups = await store.rollups_since(start)
+    for probe in config.probes:  # a probe with no history is shown as such, not left out
+        rollups.setdefault(probe.name, [])
     return build_report(
         since=start,
         until=now,
-        rollups=await store.rollups_since(start),
+        rollups=rollups,
         target=config.uptime_target,
         tickets=await store.tickets_received_since(start),
         policy=config.sla.to_policy(config.tz),
@@ -44,8 +47,13 @@ async def make_handover(
     probes: list[tuple[str, ProbeState, str]],
     alerts: AlertsSnapshot | None,
     notes: str = "",
+    alerts_error: str | None = None,
 ) -> str:
-    """The shift handover Markdown (Slack-ready)."""
+    """The shift handover Markdown (Slack-ready).
+
+    ``alerts`` is None when the alerts were not read: ``alerts_error`` says why (the
+    section then says so instead of "none").
+    """
     incident = None
     at_risk: list[tuple[int, str, str, str]] = []
     failed: list[tuple[str, str]] = []
@@ -77,6 +85,11 @@ async def make_handover(
         if alerts is not None
         else ()
     )
+    unread = ""
+    if alerts is None:
+        unread = alerts_error or (
+            "Alertmanager is not configured" if config.alertmanager is None else "no alert data"
+        )
     facts = HandoverFacts(
         now=now,
         operator=config.operator.name,
@@ -84,6 +97,7 @@ async def make_handover(
         tickets_at_risk=tuple(at_risk),
         probes_bad=bad,
         alerts_firing=firing,
+        alerts_unread=unread,
         checklist_failed=tuple(failed),
         notes=notes,
         checklist_ran=ran,
@@ -97,17 +111,30 @@ def handover_path(now: datetime, directory: Path) -> Path:
 
 
 def sla_summary_line(report: Report) -> str:
-    """One line for the monthly SLA review: uptime vs target and response SLA met."""
+    """One line for the monthly SLA review: response SLA met, uptime vs target, incidents.
+
+    Percentages are cut, not rounded: a month with a breach never reads "100%". A probe
+    without samples is named as such, never counted as having met its target.
+    """
     met = sum(a.response_met for a in report.sla)
     total = sum(a.response_total for a in report.sla)
     breaches = sum(len(a.breaches) for a in report.sla)
     below = [u.probe for u in report.uptime if u.met is False]
+    blind = [u.probe for u in report.uptime if u.met is None]
     parts = [
-        f"response SLA met {100 * met / total:.0f}% ({breaches} breaches)"
+        f"response SLA met {100 * met // total}% "
+        f"({breaches} {'breach' if breaches == 1 else 'breaches'})"
         if total
         else "no decided response SLAs in 30 days"
     ]
-    parts.append(
-        f"below uptime target: {', '.join(below)}" if below else "every probe met its uptime target"
-    )
+    if below:
+        parts.append(f"below uptime target: {', '.join(below)}")
+    if not report.uptime:
+        parts.append("no probe data in 30 days")
+    elif blind:
+        parts.append(f"no probe data: {', '.join(blind)}")
+    elif not below:
+        parts.append("every probe met its uptime target")
+    count = report.incidents.count
+    parts.append(f"{count} {'incident' if count == 1 else 'incidents'}")
     return "; ".join(parts)

@@ -207,6 +207,40 @@ async def test_resolved_alert_stays_in_the_shift_history(stack: Stack, closing: 
 
 
 @pytest.mark.realserver
+async def test_overnight_history_is_read_from_the_previous_shift_start(
+    stack: Stack, closing: list[Any]
+) -> None:
+    """An alert that fired and resolved before this shift began is in ``fired_overnight``
+    (read from the previous shift's start), not in this shift's ``fired_since_shift``."""
+    overnight = datetime.now(UTC) - timedelta(minutes=5)
+    stack.toggle.set(1)
+    try:
+        _wait(lambda: "ToggleFiring" in _am_alerts(stack), "ToggleFiring to fire")
+    finally:
+        stack.toggle.set(0)
+    _wait(lambda: "ToggleFiring" not in _am_alerts(stack), "ToggleFiring to resolve")
+    time.sleep(2.5)  # past Prometheus's last firing sample (1 s evaluations)
+    shift_start = datetime.now(UTC)
+    time.sleep(1.5)  # a few evaluations inside this shift's window
+    source = _am(
+        stack.prom.alertmanager_url,
+        closing,
+        history=_prom(stack.prom.prometheus_url, closing),
+        shift_start=lambda: shift_start,
+        overnight_start=lambda: overnight,
+    )
+
+    snapshot = await source.poll()
+    assert snapshot.history_error is None
+    assert snapshot.since == shift_start and snapshot.overnight_since == overnight
+    assert snapshot.fired_since_shift is not None and snapshot.fired_overnight is not None
+    this_shift = {f.name for f in snapshot.fired_since_shift}
+    night = {f.name for f in snapshot.fired_overnight}
+    assert "ToggleFiring" in night and "ToggleFiring" not in this_shift
+    assert "AlwaysFiringWatchdog" in night & this_shift
+
+
+@pytest.mark.realserver
 async def test_history_failure_keeps_the_firing_list(
     stack: Stack, closing: list[Any], closed_port: int
 ) -> None:

@@ -180,6 +180,57 @@ async def test_new_since_shift_within_24h_reuses_the_24h_walk(
     assert queries == {"is:unresolved", NEW_24H}
 
 
+async def test_overnight_counts_from_the_previous_shift_start_in_one_extra_walk(
+    fake: SentryFake,
+) -> None:
+    """Shifts at 09:00 only: at 09:05 "new since the last shift" reaches back 24 h 5 min,
+    past the 24-hour walk, so one walk from the previous start serves both windows."""
+    t = now().replace(microsecond=0)
+    shift, overnight = t - timedelta(minutes=5), t - timedelta(hours=24, minutes=5)
+    fake.add_issue("api", first_seen=t - timedelta(minutes=2))  # this shift
+    fake.add_issue("api", first_seen=t - timedelta(hours=3))  # overnight
+    fake.add_issue("dashboard", first_seen=t - timedelta(hours=24, minutes=2))  # overnight
+    fake.add_issue("dashboard", first_seen=t - timedelta(hours=30))  # before
+    config = SentryConfig.model_validate(
+        {"base_url": fake.base_url, "org": "acme", "projects": ["api", "dashboard"],
+         "token": CANARY, "timeout": "5s"}
+    )  # fmt: skip
+    source = SentrySource(config, shift_start=lambda: shift, overnight_start=lambda: overnight)
+    try:
+        snapshot = await source.poll()
+    finally:
+        await source.aclose()
+
+    counts = {p.project: (p.new_since_shift, p.new_overnight) for p in snapshot.projects}
+    assert counts == {"api": (1, 2), "dashboard": (0, 1)}
+    assert snapshot.overnight_since == overnight and snapshot.shift_start == shift
+    queries = [r.value("query") for r in fake.issue_requests()]
+    iso = overnight.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert walk_requests(fake, f"is:unresolved firstSeen:>={iso}")
+    assert not [q for q in queries if q.startswith("is:unresolved firstSeen:>=") and iso not in q]
+
+
+async def test_overnight_within_24h_needs_no_extra_request(fake: SentryFake) -> None:
+    t = now().replace(microsecond=0)
+    add_backlog(fake)
+    config = SentryConfig.model_validate(
+        {"base_url": fake.base_url, "org": "acme", "projects": ["api", "dashboard"],
+         "token": CANARY, "timeout": "5s"}
+    )  # fmt: skip
+    source = SentrySource(
+        config,
+        shift_start=lambda: t - timedelta(hours=6),
+        overnight_start=lambda: t - timedelta(hours=18),
+    )
+    try:
+        snapshot = await source.poll()
+    finally:
+        await source.aclose()
+    assert {r.value("query") for r in fake.issue_requests()} == {"is:unresolved", NEW_24H}
+    night = sum(p.new_overnight or 0 for p in snapshot.projects)
+    assert snapshot.new_since_shift <= night <= snapshot.new_24h
+
+
 # -- top issues ---------------------------------------------------------------------------
 
 

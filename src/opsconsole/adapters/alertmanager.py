@@ -72,6 +72,9 @@ class AlertmanagerSource:
         history: Where to ask what fired since the shift started (Prometheus ``ALERTS``);
             ``None`` leaves ``fired_since_shift`` unset.
         shift_start: When the current shift started (aware UTC); defaults to 12 h ago.
+        overnight_start: When the previous shift started (aware UTC), or None. Given, the
+            history is also read from there (``fired_overnight``): the start-of-shift
+            checklist asks "any alerts overnight?", which this shift's window cannot say.
     """
 
     def __init__(
@@ -81,11 +84,13 @@ class AlertmanagerSource:
         clock: Clock = system_clock,
         history: PrometheusSource | None = None,
         shift_start: Callable[[], datetime] | None = None,
+        overnight_start: Callable[[], datetime] | None = None,
     ) -> None:
         self._config = config
         self._clock = clock
         self._history = history
         self._shift_start = shift_start or (lambda: self._clock() - _DEFAULT_HISTORY_WINDOW)
+        self._overnight_start = overnight_start
         headers = {"User-Agent": _USER_AGENT, "Accept": "application/json"}
         self._secrets: list[str] = []
         if config.token is not None:
@@ -113,16 +118,30 @@ class AlertmanagerSource:
         """
         if self._history is None:
             return AlertsSnapshot(firing=await self._firing())
+        since = self._shift_start()
+        overnight = self._overnight_start() if self._overnight_start is not None else None
+        if overnight is not None and overnight >= since:
+            overnight = None
+        windows = [since] if overnight is None else [since, overnight]
         firing_task = asyncio.ensure_future(self._firing())
-        history_task = asyncio.ensure_future(self._fired_since())
+        history_tasks = [asyncio.ensure_future(self._fired_since(start)) for start in windows]
         try:
             firing = await firing_task
         except BaseException:
-            history_task.cancel()
-            await asyncio.gather(history_task, return_exceptions=True)
+            for task in history_tasks:
+                task.cancel()
+            await asyncio.gather(*history_tasks, return_exceptions=True)
             raise
-        fired, history_error = await history_task
-        return AlertsSnapshot(firing=firing, fired_since_shift=fired, history_error=history_error)
+        (fired, history_error), *night = await asyncio.gather(*history_tasks)
+        fired_overnight = night[0][0] if night else None
+        return AlertsSnapshot(
+            firing=firing,
+            fired_since_shift=fired,
+            history_error=history_error or (night[0][1] if night else None),
+            since=since,
+            fired_overnight=fired_overnight,
+            overnight_since=overnight if fired_overnight is not None else None,
+        )
 
     async def aclose(self) -> None:
         """Close the HTTP client (the history source is closed by its owner)."""
@@ -130,10 +149,12 @@ class AlertmanagerSource:
 
     # -- helpers -------------------------------------------------------------------------
 
-    async def _fired_since(self) -> tuple[tuple[FiredAlert, ...] | None, str | None]:
+    async def _fired_since(
+        self, since: datetime
+    ) -> tuple[tuple[FiredAlert, ...] | None, str | None]:
         assert self._history is not None
         try:
-            return await self._history.fired_since(self._shift_start()), None
+            return await self._history.fired_since(since), None
         except SourceError as exc:
             return None, exc.reason
         except Exception as exc:  # the firing list must survive any history failure

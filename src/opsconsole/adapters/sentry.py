@@ -123,6 +123,9 @@ class SentrySource:
         clock: wall clock (aware UTC), used to decide whether the shift started within
             24 h and to turn ``X-Sentry-Rate-Limit-Reset`` into a wait.
         shift_start: answers the current shift's start (aware) at each poll.
+        overnight_start: answers the previous shift's start (aware), or None. Given, each
+            project also counts the issues first seen since then (``new_overnight``): the
+            start-of-shift checklist asks about "Sentry errors new since the last shift".
     """
 
     def __init__(
@@ -131,10 +134,12 @@ class SentrySource:
         *,
         clock: Clock = system_clock,
         shift_start: Callable[[], datetime],
+        overnight_start: Callable[[], datetime] | None = None,
     ) -> None:
         self._config = config
         self._clock = clock
         self._shift_start = shift_start
+        self._overnight_start = overnight_start
         self._timeout = config.timeout.total_seconds()
         self._org_path = f"/api/0/organizations/{quote(config.org, safe='')}"
         self._ids: dict[str, str] | None = None  # configured entry -> numeric id
@@ -204,13 +209,18 @@ class SentrySource:
             self._issue_params(all_ids, NEW_24H, window=COUNT_WINDOW, sort="new"), deadline
         )
         new_24h = Counter(self._label_of(row) for row in new_rows)
-        if now - shift <= timedelta(hours=24):
-            shift_rows = [r for r in new_rows if (_when(r.get("firstSeen")) or now) >= shift]
-        else:
-            query = f"{UNRESOLVED} firstSeen:>={shift.strftime('%Y-%m-%dT%H:%M:%SZ')}"
-            shift_rows = await self._walk(
-                self._issue_params(all_ids, query, window=COUNT_WINDOW, sort="new"), deadline
-            )
+        overnight = None
+        if self._overnight_start is not None:
+            overnight = self._overnight_start().astimezone(UTC)
+            if overnight >= shift:
+                overnight = None
+        night: Counter[str] | None = None
+        if overnight is None:
+            shift_rows = await self._first_seen_since(shift, new_rows, all_ids, now, deadline)
+        else:  # one walk for the night; this shift's issues are among them
+            night_rows = await self._first_seen_since(overnight, new_rows, all_ids, now, deadline)
+            night = Counter(self._label_of(row) for row in night_rows)
+            shift_rows = _first_seen_from(night_rows, shift, now)
         since_shift = Counter(self._label_of(row) for row in shift_rows)
         top_rows, _ = await self._get_list(
             "/issues/",
@@ -226,12 +236,31 @@ class SentrySource:
                     unresolved=unresolved[label],
                     new_24h=new_24h[label],
                     new_since_shift=since_shift[label],
+                    new_overnight=None if night is None else night[label],
                 )
                 for label in ids
             ),
             top=tuple(self._issue(row) for row in top_rows[: self._config.top]),
             shift_start=shift,
             rate_limit_remaining=self._rate_remaining,
+            overnight_since=overnight,
+        )
+
+    async def _first_seen_since(
+        self,
+        start: datetime,
+        new_rows: list[dict[str, Any]],
+        project_ids: list[str],
+        now: datetime,
+        deadline: float,
+    ) -> list[dict[str, Any]]:
+        """The unresolved issues first seen at or after ``start``: taken from the last
+        24 h's rows when ``start`` is within them, else one more walk."""
+        if now - start <= timedelta(hours=24):
+            return _first_seen_from(new_rows, start, now)
+        query = f"{UNRESOLVED} firstSeen:>={start.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+        return await self._walk(
+            self._issue_params(project_ids, query, window=COUNT_WINDOW, sort="new"), deadline
         )
 
     def _issue_params(
@@ -615,3 +644,10 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         if isinstance(current, BaseExceptionGroup):
             stack.extend(current.exceptions)
         stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+
+
+def _first_seen_from(
+    rows: list[dict[str, Any]], start: datetime, now: datetime
+) -> list[dict[str, Any]]:
+    """The rows first seen at or after ``start`` (a row without a readable time counts)."""
+    return [row for row in rows if (_when(row.get("firstSeen")) or now) >= start]

@@ -379,11 +379,19 @@ def _sentry(facts: Facts) -> _Verdict:
     snapshot = facts.sentry
     if snapshot is None:
         return _not_configured("sentry")
-    count = snapshot.new_since_shift
-    head = f"{count} new since {_clock(snapshot.shift_start, facts)}"
-    busy = [p for p in snapshot.projects if p.new_since_shift > 0]
+    # "New since the last shift": counted from the previous shift's start when the source
+    # did (the console's does); else from this shift's start, and the evidence says so.
+    since = snapshot.shift_start
+    counts = [(p.project, p.new_since_shift) for p in snapshot.projects]
+    if snapshot.overnight_since is not None:
+        night = [(p.project, p.new_overnight) for p in snapshot.projects]
+        if all(n is not None for _, n in night):
+            since, counts = snapshot.overnight_since, [(p, n or 0) for p, n in night]
+    count = sum(n for _, n in counts)
+    head = f"{count} new since {_clock(since, facts)}"
+    busy = [(project, n) for project, n in counts if n > 0]
     if busy:
-        head += " (" + ", ".join(f"{p.project} {p.new_since_shift}" for p in busy) + ")"
+        head += " (" + ", ".join(f"{project} {n}" for project, n in busy) + ")"
     evidence = f"{head}; {snapshot.unresolved} unresolved"
     return (ItemStatus.FAIL if count > 0 else ItemStatus.PASS), evidence
 
@@ -442,11 +450,12 @@ def _alerts(facts: Facts) -> _Verdict:
     firing = [
         a.name for a in snapshot.firing if _loud(a.severity) and not a.silenced and not a.inhibited
     ]
-    fired = (
-        None
-        if snapshot.fired_since_shift is None
-        else [a.name for a in snapshot.fired_since_shift if _loud(a.severity)]
-    )
+    # The history proves only the window it was read for: one that starts after the
+    # previous shift began (e.g. at this shift's start) says nothing about the night.
+    history, since = snapshot.fired_since_shift, snapshot.since or facts.since
+    if snapshot.fired_overnight is not None and snapshot.overnight_since is not None:
+        history, since = snapshot.fired_overnight, snapshot.overnight_since
+    fired = None if history is None else [a.name for a in history if _loud(a.severity)]
     parts: list[str] = []
     if fired:
         parts.append("fired overnight: " + ", ".join(dict.fromkeys(fired)))
@@ -457,7 +466,12 @@ def _alerts(facts: Facts) -> _Verdict:
     if fired is None:
         reason = snapshot.history_error or "Prometheus is not configured"
         return ItemStatus.UNKNOWN, f"nothing firing now; alert history unavailable: {reason}"
-    return ItemStatus.PASS, f"nothing fired since {_clock(facts.since, facts)}"
+    if since > facts.since:
+        return ItemStatus.UNKNOWN, (
+            f"nothing fired since {_clock(since, facts)}; "
+            f"the history since {_clock(facts.since, facts)} was not read"
+        )
+    return ItemStatus.PASS, f"nothing fired since {_clock(since, facts)}"
 
 
 def _tickets(facts: Facts) -> _Verdict:

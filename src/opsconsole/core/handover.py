@@ -61,6 +61,8 @@ class HandoverFacts:
         notes: free text from the operator; may span lines.
         checklist_ran: False when no checklist was run this shift: the section says so
             instead of a reassuring ``none``.
+        alerts_unread: why the alerts could not be read (not configured, the poll
+            failed), or ``""``: the section says "not checked" instead of ``none``.
     """
 
     now: datetime
@@ -72,6 +74,7 @@ class HandoverFacts:
     checklist_failed: tuple[tuple[str, str], ...]
     notes: str
     checklist_ran: bool = True
+    alerts_unread: str = ""
 
 
 def render_handover(facts: HandoverFacts, tz: tzinfo) -> str:
@@ -103,14 +106,17 @@ def render_handover(facts: HandoverFacts, tz: tzinfo) -> str:
         ],
         count=len(facts.probes_bad),
     )
-    out += _section(
-        alerts,
-        [
-            _joined(f"{_flat(name)} ({_flat(severity) or 'no severity'})", summary)
-            for name, severity, summary in facts.alerts_firing
-        ],
-        count=len(facts.alerts_firing),
-    )
+    if facts.alerts_unread:
+        out += ["", f"*{alerts}*", f"not checked: {_flat(facts.alerts_unread)}"]
+    else:
+        out += _section(
+            alerts,
+            [
+                _joined(f"{_flat(name)} ({_flat(severity) or 'no severity'})", summary)
+                for name, severity, summary in facts.alerts_firing
+            ],
+            count=len(facts.alerts_firing),
+        )
     if facts.checklist_ran:
         out += _section(
             checklist,

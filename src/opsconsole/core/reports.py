@@ -350,7 +350,7 @@ def _uptime_md(rows: Sequence[ProbeUptime]) -> list[str]:
     for row in rows:
         met = "—" if row.met is None else ("yes" if row.met else "**no**")
         out.append(
-            f"| {_cell(row.probe)} | {_uptime_pct(row.uptime)} | {_num(row.target)}% "
+            f"| {_cell(row.probe)} | {_uptime_pct(row)} | {_num(row.target)}% "
             f"| {row.downtime_minutes:.1f} min | {row.samples} | {met} |"
         )
     shown = [r.uptime for r in rows if r.uptime is not None] + [r.target for r in rows]
@@ -364,7 +364,7 @@ def _uptime_md(rows: Sequence[ProbeUptime]) -> list[str]:
             bar = _bar((row.uptime - floor) / (100.0 - floor))
         mark = "" if row.met is None else ("  ok" if row.met else "  below target")
         out.append(
-            f"{_name(row.probe):<{width}}  {bar} {_uptime_pct(row.uptime):>8}"
+            f"{_name(row.probe):<{width}}  {bar} {_uptime_pct(row):>8}"
             f"  (target {_num(row.target)}%){mark}"
         )
     out.append("```")
@@ -442,8 +442,16 @@ def _bar(fraction: float) -> str:
     return _BLOCK * filled + _EMPTY * (BAR_WIDTH - filled)
 
 
-def _uptime_pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3f}%"
+def _uptime_pct(row: ProbeUptime) -> str:
+    """``99.882%``; cut instead of rounded up where rounding would reach the target
+    (or 100%) the probe missed: a miss never reads ``99.500%`` or ``100.000%``."""
+    value = row.uptime
+    if value is None:
+        return "—"
+    text = f"{value:.3f}"
+    if any(value < bound <= float(text) for bound in (row.target, 100.0)):
+        text = f"{math.floor(value * 1000) / 1000:.3f}"
+    return f"{text}%"
 
 
 def _ratio(met: int, total: int, pct: float | None) -> str:

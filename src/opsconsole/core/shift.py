@@ -31,3 +31,10 @@ def shift_start(now: datetime, starts: Sequence[str], tz: tzinfo) -> datetime:
     if not candidates:  # no start times: treat the last 24 h as the shift
         return now - timedelta(hours=24)
     return max(candidates)
+
+
+def previous_shift_start(now: datetime, starts: Sequence[str], tz: tzinfo) -> datetime:
+    """The start of the shift before the current one: the "overnight" a start-of-shift
+    review looks back to (with one start a day, the last 24 hours or more)."""
+    current = shift_start(now, starts, tz)
+    return shift_start(current - timedelta(seconds=1), starts, tz)

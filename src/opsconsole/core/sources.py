@@ -55,6 +55,8 @@ class SentryProjectCounts:
     unresolved: int
     new_24h: int
     new_since_shift: int
+    new_overnight: int | None = None
+    """First seen since the snapshot's ``overnight_since`` (None: not counted)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,8 @@ class SentrySnapshot:
     top: tuple[SentryIssue, ...]
     shift_start: datetime
     rate_limit_remaining: int | None = None
+    overnight_since: datetime | None = None
+    """The previous shift's start, when each project's ``new_overnight`` counts from it."""
 
     @property
     def unresolved(self) -> int:
@@ -155,11 +159,19 @@ class FiredAlert:
 
 @dataclass(frozen=True, slots=True)
 class AlertsSnapshot:
-    """Firing alerts now, and what fired since the shift started."""
+    """Firing alerts now, and what fired since the shift started.
+
+    ``since`` is the start of the window ``fired_since_shift`` covers (None: not said).
+    ``fired_overnight`` is what fired since ``overnight_since``, the previous shift's start
+    (None: not read), for the start-of-shift question "any alerts overnight?".
+    """
 
     firing: tuple[Alert, ...]
     fired_since_shift: tuple[FiredAlert, ...] | None = None
     history_error: str | None = None
+    since: datetime | None = None
+    fired_overnight: tuple[FiredAlert, ...] | None = None
+    overnight_since: datetime | None = None
 
 
 # -- Status page ------------------------------------------------------------------------

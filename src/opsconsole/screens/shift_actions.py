@@ -125,6 +125,9 @@ class ShiftActions(App[None]):
         if self.hub is not None:
             for name, poller in self.hub.pollers.items():
                 sources[name] = live_source(poller.status, now)
+        intake = getattr(self, "mail_poller", None)
+        if intake is not None and intake.error:  # mail is not coming in: no "none waiting"
+            sources["tickets"] = (None, f"mail intake failed: {intake.error}")
         return await gather_facts(
             now=self.clock(),
             config=self.config,
@@ -162,9 +165,10 @@ class ShiftActions(App[None]):
         """Write the shift handover (h): edit it, then it is saved and copied."""
         from opsconsole.reporting import handover_path, make_handover
 
-        alerts = None
+        alerts, alerts_error = None, None
         if self.hub is not None and "alerts" in self.hub.pollers:
-            data = self.hub.pollers["alerts"].status.data
+            # Only live data: a failed, stale or pending poll is "not checked", not "none".
+            data, alerts_error = live_source(self.hub.pollers["alerts"].status, self.clock())
             alerts = data if isinstance(data, AlertsSnapshot) else None
         probes = (
             [(s.name, s.state, s.result.reason if s.result else "") for s in self.engine.statuses()]
@@ -173,7 +177,12 @@ class ShiftActions(App[None]):
         )
         with noted(self, "Handover could not be drafted") as outcome:
             text = await make_handover(
-                store=self.store, config=self.config, now=self.clock(), probes=probes, alerts=alerts
+                store=self.store,
+                config=self.config,
+                now=self.clock(),
+                probes=probes,
+                alerts=alerts,
+                alerts_error=alerts_error,
             )
         if outcome.failed:
             return
