@@ -45,15 +45,15 @@ async def gather_facts(
         return value if isinstance(value, kind) else None
 
     critical = stale = None
-    if store is not None and hasattr(store, "list_tickets"):
-        waiting = await store.list_tickets(
-            TicketQuery(severities=frozenset({Severity.CRITICAL}), open_only=True, limit=500)
+    if store is not None and hasattr(store, "count_tickets"):
+        # Counted in SQL over the whole queue: no cap, however long it is.
+        critical = await store.count_tickets(
+            TicketQuery(severities=frozenset({Severity.CRITICAL}), open_only=True, unanswered=True)
         )
-        critical = sum(1 for t in waiting if t.first_response_at is None)
-        open_tickets = await store.list_tickets(
-            TicketQuery(open_only=True, sort="received", limit=2000)
+        # Stale: no activity (a message, a reply, a note, a triage change) for 7 days.
+        stale = await store.count_tickets(
+            TicketQuery(open_only=True, updated_before=now - STALE_AFTER)
         )
-        stale = sum(1 for t in open_tickets if now - t.received_at > STALE_AFTER)
     sla_summary = None
     if with_sla and store is not None and hasattr(store, "rollups_since"):
         from opsconsole.reporting import make_report, sla_summary_line

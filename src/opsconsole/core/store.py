@@ -112,6 +112,9 @@ class TicketQuery:
         due_before: Only tickets whose next deadline is before this; with the current time,
             the tickets with a running SLA clock that is overdue. Either bound leaves out
             tickets without a deadline.
+        unanswered: Only tickets without a first response yet.
+        updated_before: Only tickets last changed (triaged, noted, replied to, a message
+            in) before this: with "now - 7 days", the stale ones.
         sort: ``due``: next deadline first, tickets without one (none left, or paused)
             last, then most severe, then oldest. ``received``: oldest first.
             ``severity``: most severe first, then oldest. ``number``: lowest first.
@@ -130,6 +133,8 @@ class TicketQuery:
     unassigned: bool = False
     due_after: datetime | None = None
     due_before: datetime | None = None
+    unanswered: bool = False
+    updated_before: datetime | None = None
     sort: TicketSort = "due"
     descending: bool = False
     limit: int = 200

@@ -57,6 +57,11 @@ def _ticket_where(query: TicketQuery) -> tuple[str, list[object]]:
     if query.due_before is not None:
         clauses.append("next_due < ?")
         params.append(_epoch(query.due_before))
+    if query.unanswered:
+        clauses.append("first_response_at IS NULL")
+    if query.updated_before is not None:
+        clauses.append("updated_at < ?")
+        params.append(_epoch(query.updated_before))
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
