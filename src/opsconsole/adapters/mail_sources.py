@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import mailbox
 import os
 import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from opsconsole.adapters.mime.limits import MAX_MESSAGE_BYTES, _fmt_size
 
@@ -150,34 +150,59 @@ def _iter_eml_dir(
             yield name, data
 
 
+_ENVELOPE = re.compile(rb"From \S+ .*\b\d{1,2}:\d{2}\b.*\b\d{4}\b")
+"""An mbox separator: ``From sender Mon Mar  3 10:00:00 2025`` (a time and a year). A body
+line such as "From the logs we see…" that the writer did not escape is text, not a message."""
+_ESCAPED_FROM = re.compile(rb"^>(>*From )", re.MULTILINE)
+
+
 def _iter_mbox(
     path: Path, max_bytes: int, problems: list[tuple[str, str]] | None
 ) -> Iterator[tuple[str, bytes]]:
-    """Read an mbox with :class:`mailbox.mbox`, one message's raw bytes at a time."""
+    """Read an mbox one message's raw bytes at a time (mboxrd ``>From`` lines unescaped)."""
     try:
-        box = mailbox.mbox(path, create=False)
-        keys = box.keys()  # builds the table of contents (one scan of the file)
-    except (OSError, mailbox.Error) as exc:
+        fh = path.open("rb")
+    except OSError as exc:
         raise MailSourceError(f"cannot read {path}: {_reason(exc)}") from None
-    try:
-        for index, key in enumerate(keys, start=1):
+    with fh:
+        try:
+            spans = _mbox_spans(fh)
+        except OSError as exc:
+            raise MailSourceError(f"cannot read {path}: {_reason(exc)}") from None
+        for index, (begin, end) in enumerate(spans, start=1):
             source_id = f"{path.name}#{index}"
+            if end - begin > max_bytes:
+                reason = f"message is {_fmt_size(end - begin)} (limit {_fmt_size(max_bytes)})"
+                _problem(problems, source_id, reason)
+                continue
             try:
-                with box.get_file(key, from_=False) as fh:
-                    fh.seek(0, 2)
-                    size = fh.tell()
-                    if size > max_bytes:
-                        reason = f"message is {_fmt_size(size)} (limit {_fmt_size(max_bytes)})"
-                        _problem(problems, source_id, reason)
-                        continue
-                    fh.seek(0)
-                    data = fh.read(max_bytes + 1)
-            except (OSError, KeyError) as exc:
+                fh.seek(begin)
+                data = fh.read(end - begin)
+            except OSError as exc:
                 _problem(problems, source_id, f"cannot read: {_reason(exc)}")
                 continue
-            yield source_id, data
-    finally:
-        box.close()
+            yield source_id, _ESCAPED_FROM.sub(rb"\1", data)
+
+
+def _mbox_spans(fh: BinaryIO) -> list[tuple[int, int]]:
+    """(start, end) offsets of each message, its ``From`` line and trailing blank line
+    excluded; one scan of the file."""
+    spans: list[tuple[int, int]] = []
+    begin: int | None = None
+    pos = 0
+    last_blank = 0  # the length of the previous line when it was blank
+    for line in fh:
+        if line.startswith(b"From ") and (
+            pos == 0 or (len(line) <= 256 and _ENVELOPE.match(line.rstrip(b"\r\n")))
+        ):
+            if begin is not None:
+                spans.append((begin, max(begin, pos - last_blank)))
+            begin = pos + len(line)
+        pos += len(line)
+        last_blank = len(line) if line in (b"\n", b"\r\n") else 0
+    if begin is not None:
+        spans.append((begin, pos))
+    return spans
 
 
 def _reason(exc: BaseException) -> str:

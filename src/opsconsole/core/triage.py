@@ -76,6 +76,9 @@ class TriageRule(LazyPatterns):
     severity: Severity | None = None
     trusted: bool = dataclasses.field(default=False, repr=False, compare=False, kw_only=True)
     """Built-in (known-good) patterns: compiled on first use, not at import."""
+    negatable: bool = dataclasses.field(default=False, repr=False, compare=False, kw_only=True)
+    """A match right after "no", "not", "isn't" … (up to two words between) does not count:
+    "no data loss" is not §3.3's "data loss suspected". Built-in critical rules only."""
     _compiled: tuple[re.Pattern[str], ...] | None = dataclasses.field(
         init=False, repr=False, compare=False, default=None
     )
@@ -96,7 +99,13 @@ class TriageRule(LazyPatterns):
             text = body
         else:
             text = f"{subject}\n{body}"
-        return any(p.search(text) for p in self.compiled)
+        if not self.negatable:
+            return any(p.search(text) for p in self.compiled)
+        return any(
+            _NEGATION.search(text, max(0, m.start() - 40), m.start()) is None
+            for p in self.compiled
+            for m in p.finditer(text)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +135,18 @@ _POLICY = r"\bpolic(?:y|ies)\b"
 _RATE = r"\brate[- ]?limit(?:s|ing|er|ed)?\b"
 _BLOCKED = r"(?:blocked|rejected|throttled|rate[- ]limited|denied|getting\s+429s?)"
 _NEAR = r".{0,60}?"  # the same line, nearby
+_NEGATION = re.compile(r"(?:\b(?:no|not|never|without|nor)|n['’]t)(?:\s+[\w-]+){0,2}\s+$", re.I)
+"""A negation just before a match (searched in the 40 characters before it)."""
+_BOILERPLATE = re.compile(
+    r"\bintended\s+recipients?\b|\bto\s+unsubscribe\s+from\s+this\b"
+    r"|\byou\s+(?:received|are\s+receiving)\s+this\s+(?:message|e-?mail)\s+because\b"
+    r"|\bconfidential(?:ity)?\b[^\n]{0,80}\b(?:privileged|prohibited|notice|disclaimer)\b"
+    r"|\b(?:this|the)\s+(?:e-?mail|message)\b[^\n]{0,80}\bconfidential\b",
+    re.IGNORECASE,
+)
+"""Markers of a corporate disclaimer or a mailing-list footer: the rest of that paragraph
+("unauthorized access … breach of confidentiality") is not the customer's request."""
+_PARAGRAPH = re.compile(r"\n[ \t]*\n")
 
 C, H, M, L = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW
 
@@ -149,6 +170,7 @@ _SEVERITY_RULES: tuple[TriageRule, ...] = (
             r"(?:an?\s+|lots\s+of\s+|many\s+)?(?:http\s*)?5\d\d\b",
         ),
         severity=C,
+        negatable=True,
     ),
     _builtin(
         "API down",
@@ -156,8 +178,11 @@ _SEVERITY_RULES: tuple[TriageRule, ...] = (
             r"\b(?:api|service|production|prod|platform|backend)\s+(?:is\s+|was\s+)?"
             r"(?:completely\s+|totally\s+|fully\s+)?(?:down|offline|unreachable|unavailable)\b",
             r"\b(?:total|full|complete|major)\s+outage\b",
+            r"\b[\w-]+(?:\.[\w-]+)+\s+(?:is\s+|was\s+)?(?:completely\s+|totally\s+)?"
+            r"(?:down|offline|unreachable|unavailable)\b",  # api.company.com is down
         ),
         severity=C,
+        negatable=True,
     ),
     _builtin(
         "database connection failing",
@@ -172,6 +197,7 @@ _SEVERITY_RULES: tuple[TriageRule, ...] = (
             r"\b(?:database|db)\s+(?:is\s+|was\s+)?(?:down|unreachable|unavailable)\b",
         ),
         severity=C,
+        negatable=True,
     ),
     _builtin(
         "rate limiting broken for everyone",
@@ -184,17 +210,19 @@ _SEVERITY_RULES: tuple[TriageRule, ...] = (
             r"\b(?:everyone|everybody)\s+(?:(?:is|are|being|getting|now|gets)\s+)*" + _BLOCKED,
         ),
         severity=C,
+        negatable=True,
     ),
     _builtin(
         "data loss",
         (
-            r"\bdata\s+(?:loss|lost|corrupt\w*|(?:is\s+|was\s+|has\s+been\s+)?(?:deleted|wiped|"
+            r"\bdata[\s-]+(?:loss|lost|corrupt\w*|(?:is\s+|was\s+|has\s+been\s+)?(?:deleted|wiped|"
             r"gone|missing|disappeared))\b",
             r"\b(?:lost|losing|deleted|wiped|corrupted)\s+(?:all\s+)?(?:of\s+)?(?:our\s+|my\s+|"
             r"the\s+)?(?:data|records|audit\s+logs|logs|policies|keys)\b",
             r"\bcorrupt(?:ed|ion)\b",
         ),
         severity=C,
+        negatable=True,
     ),
     _builtin(
         "security breach",
@@ -211,14 +239,15 @@ _SEVERITY_RULES: tuple[TriageRule, ...] = (
             r"\b(?:been|got|were|was)\s+hacked\b",
         ),
         severity=C,
+        negatable=True,
     ),
     # High: resolve within 24 hours (§3.3).
     _builtin(
         "dashboard wrong data or not loading",
         (
-            r"\bdashboard\b" + _NEAR + r"(?:\b(?:wrong|incorrect|inaccurate|stale|bogus)\b|"
+            r"\bdashboards?\b" + _NEAR + r"(?:\b(?:wrong|incorrect|inaccurate|stale|bogus)\b|"
             r"\bnot\s+(?:loading|load|showing|working|updating|displaying|rendering)\b|"
-            r"\bwon'?t\s+(?:load|open)|\bdoesn'?t\s+(?:load|work)|\bblank\b|\bempty\b|"
+            r"\bwon'?t\s+(?:load|open)|\b(?:doesn|don)'?t\s+(?:load|work|show)|\bblank\b|\bempty\b|"
             r"\bbroken\b|\bcrash\w*|\bfreez\w*|\bhangs?\b|\bspinner\b|\bstuck\b)",
             r"\b(?:wrong|incorrect|inaccurate)\s+(?:data|numbers|metrics|counts|stats)\b",
             r"\b(?:metrics|numbers|counts|stats|charts?)\s+(?:are|is)\s+(?:wrong|incorrect|off)\b",
@@ -400,15 +429,15 @@ _CATEGORY_RULES: tuple[TriageRule, ...] = (
     _builtin(
         "reported malfunction",
         (
-            r"\b(?:http\s*)?5\d\d\b|\b5xx\b|\binternal\s+server\s+errors?\b",
+            r"\b(?:http\s*)?5\d\ds?\b|\b5xx\b|\binternal\s+server\s+errors?\b",
             r"\bcrash(?:es|ed|ing)?\b|\bfreez\w*\b",
             r"\bnot\s+(?:loading|working|evaluat\w*|showing|updating|applied|enforced)\b",
-            r"\b(?:doesn'?t|does\s+not|won'?t|stopped)\s+(?:work|load)\w*\b",
+            r"\b(?:doesn'?t|does\s+not|don'?t|won'?t|stopped)\s+(?:work|load|show)\w*\b",
             r"\b(?:broken|down|outage|fail(?:s|ed|ing|ure)?|errors?|bugs?|glitch\w*)\b",
             r"\b(?:wrong|incorrect)\s+(?:data|results?|numbers)\b",
             r"\bslow(?:er)?\b|\bp9[59]\b|\btiming\s+out\b|\btimeouts?\b",
             r"\bfalse\s+positives?\b|\bblock\w*\s+(?:legitimate|valid)\b",
-            r"\bdata\s+loss\b|\bcorrupt\w*\b|\bbreach\w*\b|\bleak\w*\b",
+            r"\bdata[\s-]+loss\b|\bcorrupt\w*\b|\bbreach\w*\b|\bleak\w*\b",
             r"\btypos?\b|\bmisspel\w*\b|\blayout\b|\bmisaligned\b",
             r"\b40[13]s?\b|\b429s?\b|\bunauthori[sz]ed\b|\btoo\s+(?:strict|aggressive)\b",
             r"\b(?:can(?:no|')?t|cannot|unable\s+to)\s+(?:connect|log\s*in|access|reach|see)\b",
@@ -451,7 +480,7 @@ def triage(subject: str, body: str, rules: Sequence[TriageRule] = DEFAULT_RULES)
         body: the plain-text body; only its first :data:`MAX_SCAN_CHARS` are searched.
         rules: in priority order; config rules first, then :data:`DEFAULT_RULES`.
     """
-    body = body[:MAX_SCAN_CHARS]
+    body = _without_boilerplate(body[:MAX_SCAN_CHARS])
     subject = subject[:MAX_SCAN_CHARS]
     category: tuple[Category, str] | None = None
     severity: tuple[Severity, str] | None = None
@@ -475,3 +504,17 @@ def triage(subject: str, body: str, rules: Sequence[TriageRule] = DEFAULT_RULES)
         severity=severity[0],
         rule=f"severity: {severity[0]} — {severity[1]}; category: {category[0]} — {category[1]}",
     )
+
+
+def _without_boilerplate(body: str) -> str:
+    """``body`` without disclaimers and list footers: each paragraph is cut at the start of
+    the line where one begins (the text before it, in the same paragraph, is kept)."""
+    if _BOILERPLATE.search(body) is None:
+        return body
+    kept = []
+    for paragraph in _PARAGRAPH.split(body):
+        marker = _BOILERPLATE.search(paragraph)
+        if marker is not None:
+            paragraph = paragraph[: paragraph.rfind("\n", 0, marker.start()) + 1]
+        kept.append(paragraph)
+    return "\n\n".join(kept)

@@ -4,6 +4,7 @@ acknowledged (guide §3.1)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import re
 import socket
@@ -89,7 +90,16 @@ class TicketIntake(TicketActions):
         self, mail: ParsedMail, source: str
     ) -> tuple[IntakeResult, Ticket | None]:
         """Store one parsed message; the ticket is returned when a new one was created."""
-        if await self.store.find_ticket_by_message_id(mail.message_id) is not None:
+        known = await self.store.find_ticket_by_message_id(mail.message_id)
+        if known is not None and await self._reused_message_id(known, mail):
+            # A sender that gives every mail one fixed Message-ID (a web form, a script):
+            # this is another mail, not the same one read again, so it gets its own id.
+            digest = hashlib.sha256(f"{mail.message_id}\n{mail.subject}\n{mail.body}".encode())
+            reused = f"<{digest.hexdigest()[:40]}@reused-id.opsconsole.invalid>"
+            note = f"Message-ID {mail.message_id[:200]} was already used by another mail"
+            mail = replace(mail, message_id=reused, defects=(*mail.defects, note))
+            known = await self.store.find_ticket_by_message_id(mail.message_id)
+        if known is not None:
             return IntakeResult("duplicate", source, reason=mail.message_id), None
         now = self.clock()
         name, address = self._requester(mail)
@@ -141,6 +151,20 @@ class TicketIntake(TicketActions):
         ticket = await self.store.create_ticket(draft, inbound, actor="intake")
         self._notify(ticket)
         return IntakeResult("imported", source, number=ticket.number), ticket
+
+    async def _reused_message_id(self, number: int, mail: ParsedMail) -> bool:
+        """Whether the customer mail stored under ``mail``'s Message-ID is another mail
+        (another sender, subject or start of the body), not this one read again. Only the
+        body's start is compared, whitespace collapsed: a later parser that renders more of
+        a mail (an attachment, HTML) must not turn a re-import into new tickets."""
+        ticket = await self.store.get_ticket(number)
+        name, address = self._requester(mail)
+        mine = (address or name or "unknown sender", mail.subject, _gist(mail.body))
+        for message in ticket.thread if ticket is not None else ():
+            if message.message_id == mail.message_id:
+                stored = (message.author, message.subject, _gist(message.body))
+                return message.direction is Direction.INBOUND and stored != mine
+        return False
 
     def _requester(self, mail: ParsedMail) -> tuple[str, str]:
         """Who wrote in: the From, or the Reply-To when the From is only a relay.
@@ -401,6 +425,11 @@ def _abandoned(claim: AckClaim, number: int, now: datetime) -> bool:
     except OSError:
         return False  # e.g. EPERM: it runs, as another user
     return False
+
+
+def _gist(body: str) -> str:
+    """The start of a body, whitespace collapsed (see ``_reused_message_id``)."""
+    return " ".join(body[:400].split())[:200]
 
 
 def _company(address: str) -> str:

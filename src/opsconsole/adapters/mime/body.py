@@ -7,15 +7,19 @@ import re
 from email.headerregistry import ParameterizedMIMEHeader
 
 from opsconsole.adapters.mime.charsets import _decode_text
+from opsconsole.adapters.mime.fields import _decode_words, _subject
+from opsconsole.adapters.mime.headers import _decode_fields, _scan_headers
 from opsconsole.adapters.mime.html_text import html_to_text
 from opsconsole.adapters.mime.limits import (
     _MAX_ATTACHMENT_NAME_CHARS,
     _MAX_HTML_BYTES,
     MAX_BODY_CHARS,
+    MAX_DEPTH,
 )
 from opsconsole.adapters.mime.model import _HEADER_FACTORY, _clean, _Context, _Part
 from opsconsole.adapters.mime.tree import (
     _NAME_PARAM,
+    _build_tree,
     _is_attachment,
     _leaves,
     _params,
@@ -23,6 +27,8 @@ from opsconsole.adapters.mime.tree import (
 )
 from opsconsole.core.tickets import Attachment
 
+_FORWARDED_TYPES = frozenset({"message/rfc822", "message/global"})
+_FORWARDED_FIELDS = ("from", "date", "subject", "to")
 _META_CHARSET = re.compile(
     rb"<meta\b[^>]{0,200}?charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]{1,40})", re.IGNORECASE
 )
@@ -40,24 +46,33 @@ def _body_kind(part: _Part) -> str | None:
     return "html" if part.content_type == "text/html" else "plain"
 
 
-def _render_body(part: _Part, ctx: _Context, budget: int) -> list[tuple[str, str]]:
-    """Render the readable text of ``part`` as (text, kind) chunks, up to ``budget`` chars."""
+def _render_body(
+    part: _Part, ctx: _Context, budget: int, *, depth: int = 0, forwards: bool = True
+) -> list[tuple[str, str]]:
+    """Render the readable text of ``part`` as (text, kind) chunks, up to ``budget`` chars.
+
+    A forwarded message (``message/rfc822``, Outlook's "Forward as attachment") is rendered
+    too, after a header block, unless ``forwards`` is off (a bounce returns our own mail).
+    """
     if budget <= 0:
         return []
+    if forwards and part.content_type in _FORWARDED_TYPES and depth < MAX_DEPTH:
+        return _render_forwarded(part, ctx, budget, depth)
     if part.is_multipart:
+        forwards = part.content_type != "multipart/report"
         if part.content_type == "multipart/alternative":
             # Plain text first, HTML next; a blank alternative (some senders put an empty
             # text/plain beside the real HTML) does not hide the others.
             for wanted in ("plain", "html"):
                 for child in part.children:
                     if _body_kind(child) == wanted:
-                        rendered = _render_body(child, ctx, budget)
+                        rendered = _render_body(child, ctx, budget, depth=depth)
                         if any(text.strip() for text, _ in rendered):
                             return rendered
             return []
         chunks: list[tuple[str, str]] = []
         for child in part.children:
-            for chunk in _render_body(child, ctx, budget):
+            for chunk in _render_body(child, ctx, budget, depth=depth, forwards=forwards):
                 chunks.append(chunk)
                 budget -= len(chunk[0])
         return chunks
@@ -77,6 +92,27 @@ def _render_body(part: _Part, ctx: _Context, budget: int) -> list[tuple[str, str
     if len(data) > budget * 4:
         data = _cut_utf8(data, budget * 4 + 4)
     return [(_decode_text(data, charset, ctx), "plain")]
+
+
+def _render_forwarded(part: _Part, ctx: _Context, budget: int, depth: int) -> list[tuple[str, str]]:
+    """A forwarded message's From/Date/Subject/To and readable text."""
+    fields, body_start = _scan_headers(part.body, ctx, strict=False)
+    inner = _Part(headers=_decode_fields(fields, ctx), body=part.body[body_start:])
+    _build_tree(inner, ctx, depth=depth + 1, default_type="text/plain")
+    lines = ["---------- Forwarded message ----------"]
+    for name in _FORWARDED_FIELDS:
+        value = inner.get(name)
+        if value is None:
+            continue
+        if name == "subject":
+            text = _subject(value, ctx)
+        else:
+            text = _clean(_decode_words(value, f"'{name.title()}'", ctx), ctx, single_line=True)
+        lines.append(f"{name.title()}: {text.strip()[:300]}")
+    head = "\n".join(lines)
+    chunks = _render_body(inner, ctx, budget - len(head), depth=depth + 1)
+    kind = "html" if chunks and all(k == "html" for _, k in chunks) else "plain"
+    return [(head, kind), *chunks]
 
 
 def _cut_utf8(data: bytes, size: int) -> bytes:

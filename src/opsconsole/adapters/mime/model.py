@@ -29,7 +29,8 @@ class ParsedMail:
     """What intake keeps of one message; every text field is already sanitized.
 
     Attributes:
-        message_id: ``<...>``; synthesized from a SHA-256 of the content when missing.
+        message_id: ``<...>``; when missing, synthesized from a SHA-256 of the fields the
+            sender wrote (From, To, Subject, Date…) and the body, not trace fields.
         in_reply_to: The first message id in ``In-Reply-To``.
         references: The message ids in ``References``, oldest first, deduplicated.
         subject: One line.

@@ -58,7 +58,7 @@ def _parse(raw: bytes) -> ParsedMail:
     top = _Part(headers=_decode_fields(fields, ctx), body=raw[body_start:])
     _build_tree(top, ctx, depth=0, default_type="text/plain")
 
-    message_id = _message_id(top.get("message-id"), raw, ctx)
+    message_id = _message_id(top.get("message-id"), top, raw[body_start:], ctx)
     in_reply_to_ids = _msg_ids(top.get("in-reply-to") or "")
     if not in_reply_to_ids and (bare := _BARE_MSG_ID.search(top.get("in-reply-to") or "")):
         in_reply_to_ids = [_clean(f"<{bare.group(0)}>", ctx, single_line=True)]  # no <>
@@ -72,7 +72,7 @@ def _parse(raw: bytes) -> ParsedMail:
     date = _date(top.get("date"), ctx)
     body = _body_text(top, ctx)
     attachments = _attachments(top, ctx)
-    auto = _is_auto_submitted(top, sender)
+    auto = _is_auto_submitted(top, sender, subject)
     reply_to_name, reply_to = _reply_to(top.get("reply-to"), ctx)
 
     defects = [sanitize_terminal(d, single_line=True, limit=300) for d in ctx.defects]
