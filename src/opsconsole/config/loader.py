@@ -11,12 +11,12 @@ or others may read it gets a warning (:func:`load_config`'s ``warnings``), not a
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
-import typing
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, SecretBytes, SecretStr, ValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from opsconsole.config.hints import fields_at, gatus_unsupported, unknown_key, yaml_hint
 from opsconsole.config.schema import Config, FieldError, ProbeConfig, describe_value
 from opsconsole.core.redact import mask_url
 
@@ -102,8 +103,17 @@ def find_config(
         ConfigError: when the explicit file is missing or nothing is found.
     """
     if explicit is not None:
-        if not explicit.is_file():
-            raise ConfigError("config file not found", source=str(explicit))
+        try:
+            mode = explicit.stat().st_mode
+        except FileNotFoundError:
+            raise ConfigError("config file not found", source=str(explicit)) from None
+        except OSError as exc:  # a symlink loop, a path through a file, a name too long
+            reason = exc.strerror or type(exc).__name__
+            raise ConfigError(f"cannot read: {reason}", source=str(explicit)) from None
+        if stat.S_ISDIR(mode):
+            raise ConfigError("cannot read: Is a directory", source=str(explicit))
+        if not stat.S_ISREG(mode):
+            raise ConfigError("cannot read: not a regular file", source=str(explicit))
         return explicit
     env = os.environ if env is None else env
     local = Path(CONFIG_NAME) if cwd is None else cwd / CONFIG_NAME
@@ -269,7 +279,8 @@ class _Document:
     secret_refs: dict[str, str] = field(default_factory=dict)  # the same, secret names only
     data: Any = None
     built: int = 0  # values built so far, aliases expanded
-    bool_words: dict[KeyPath, str] = field(default_factory=dict)  # path -> `yes`, `off`...
+    bool_words: dict[KeyPath, str] = field(default_factory=dict)  # path -> `yes`, 2025-01-31
+    building: set[int] = field(default_factory=set)  # ids of the collections being built
 
     def error(self, path: KeyPath, reason: str) -> ConfigError:
         return ConfigError(
@@ -303,10 +314,11 @@ class _Document:
         return config
 
     def _bools_as_text(self, data: Any, exc: ValidationError) -> bool:
-        """Give text fields the word written where YAML 1.1 read a boolean; True if any.
+        """Give text fields the word written where YAML 1.1 read a boolean or a date; True if
+        any.
 
-        ``X-Debug: on`` or ``name: no`` is text to whoever wrote it; a bool field still
-        reads ``on`` as true.
+        ``X-Debug: on``, ``name: no`` or ``X-Release: 2025-06-30`` is text to whoever wrote
+        it; a bool field still reads ``on`` as true, a date field ``2025-06-30`` as a date.
         """
         changed = False
         for err in exc.errors():
@@ -318,10 +330,10 @@ class _Document:
             for part in loc[:-1]:
                 parent = _child(parent, part)
             key = loc[-1]
-            if isinstance(parent, dict) and isinstance(parent.get(key), bool):
+            if isinstance(parent, dict) and isinstance(parent.get(key), bool | date):
                 parent[key] = written
                 changed = True
-            elif isinstance(parent, list) and isinstance(_child(parent, key), bool):
+            elif isinstance(parent, list) and isinstance(_child(parent, key), bool | date):
                 parent[key] = written  # type: ignore[index]  # _child checked it is an int
                 changed = True
         return changed
@@ -329,7 +341,16 @@ class _Document:
     # -- YAML -> data -----------------------------------------------------------------------
 
     def parse(self, text: str) -> dict[str, Any]:
-        loader = yaml.SafeLoader(text)
+        try:
+            loader = yaml.SafeLoader(text)  # refuses control characters before parsing
+        except yaml.reader.ReaderError as exc:
+            shown = repr(chr(exc.character)) if isinstance(exc.character, int) else "?"
+            raise ConfigError(
+                f"invalid YAML: control character {shown} in the file (write it as an escape "
+                'in a double-quoted string, like "\\t")',
+                source=self.source,
+                line=text.count("\n", 0, exc.position) + 1,
+            ) from None
         try:
             node = loader.get_single_node()
             if node is None:
@@ -351,7 +372,7 @@ class _Document:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark is not None else None
             problem = exc.problem or exc.context or "syntax error"
-            hint = _yaml_hint(text, line, problem)
+            hint = yaml_hint(text, line, problem)
             if exc.problem and exc.context and not hint:
                 where = exc.context_mark
                 at = f" on line {where.line + 1}" if where is not None else ""
@@ -361,8 +382,8 @@ class _Document:
             ) from None
         except yaml.YAMLError as exc:
             raise ConfigError(f"invalid YAML: {exc}", source=self.source) from None
-        except RecursionError:
-            raise ConfigError("invalid YAML: recursive alias", source=self.source) from None
+        except RecursionError:  # the parser's own recursion: `[[[[...]]]]` thousands deep
+            raise ConfigError("invalid YAML: nested too deeply", source=self.source) from None
         finally:
             loader.dispose()
         assert isinstance(data, dict)
@@ -390,6 +411,8 @@ class _Document:
             self.lines[path] = line if line is not None else node.start_mark.line + 1
             for table in (self.raw, self.expanded, self.bool_words):
                 table.pop(path, None)
+        if id(node) in self.building:  # `team: &a [*a]`: an alias inside its own anchor
+            raise self.error(path, "invalid YAML: recursive alias (an alias inside its anchor)")
         self.built += 1
         if self.built > MAX_VALUES:  # aliases of aliases ("billion laughs") expand forever
             raise self.error(
@@ -397,15 +420,21 @@ class _Document:
                 f"more than {MAX_VALUES:,} values once aliases are expanded "
                 "(aliases nested too deep?)",
             )
-        if isinstance(node, MappingNode):
-            return self._build_mapping(loader, node, path)
-        if isinstance(node, SequenceNode):
-            return [self._build(loader, item, (*path, i)) for i, item in enumerate(node.value)]
+        if isinstance(node, MappingNode | SequenceNode):
+            self.building.add(id(node))
+            try:
+                if isinstance(node, MappingNode):
+                    return self._build_mapping(loader, node, path)
+                return [self._build(loader, item, (*path, i)) for i, item in enumerate(node.value)]
+            finally:
+                self.building.discard(id(node))
         try:
             value = loader.construct_object(node, deep=True)
         except (ValueError, yaml.YAMLError) as exc:  # e.g. an unquoted 2025-02-30
             # A MarkedYAMLError's str() quotes the source with a caret: keep the problem only.
             problem = getattr(exc, "problem", None) or str(exc)
+            if isinstance(exc, ValueError) and "integer string conversion" in problem:
+                problem = "number too large"  # not Python's advice to raise its digit limit
             raise self.error(path, f"cannot read {node.value!r}: {problem}") from None
         if (
             isinstance(node, ScalarNode)
@@ -413,8 +442,8 @@ class _Document:
             and _SEXAGESIMAL.match(node.value)
         ):
             return node.value  # YAML 1.1 reads 18:00 as 1080; keep what was written
-        if isinstance(value, bool) and isinstance(node, ScalarNode) and node.style is None:
-            self.bool_words[path] = node.value  # `on`, `no`...: text if a text field wants it
+        if isinstance(value, bool | date) and isinstance(node, ScalarNode) and node.style is None:
+            self.bool_words[path] = node.value  # `on`, 2025-06-30: text if a text field wants it
         if isinstance(value, str) and "$" in value:
             return self._expand(value, path)
         if (
@@ -497,7 +526,10 @@ class _Document:
     # -- pydantic -> one line ---------------------------------------------------------------
 
     def translate(self, exc: ValidationError) -> ConfigError:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        # A Gatus feature we lack explains the rest: a DNS endpoint's `url: 8.8.8.8` is
+        # wrong only because of its `dns:` block, so that is the error to show.
+        err = next((e for e in errors if self._gatus_only(e)), errors[0])
         loc: KeyPath = tuple(err["loc"])
         ctx = err.get("ctx") or {}
         cause = ctx.get("error")
@@ -506,6 +538,14 @@ class _Document:
         reason = self._reason(err, loc)
         reason = self._scrub(reason, loc)
         return self.error(loc, reason)
+
+    @staticmethod
+    def _gatus_only(err: Mapping[str, Any]) -> bool:
+        loc = tuple(err["loc"])
+        return (
+            err["type"] == "extra_forbidden"
+            and gatus_unsupported(str(loc[-1]), fields_at(loc[:-1])) is not None
+        )
 
     def _reason(self, err: Mapping[str, Any], loc: KeyPath) -> str:
         kind: str = err["type"]
@@ -517,7 +557,7 @@ class _Document:
         if kind == "missing":
             return "required"
         if kind == "extra_forbidden":
-            return _unknown_key(str(loc[-1]), _fields_at(loc[:-1]))
+            return unknown_key(str(loc[-1]), fields_at(loc[:-1]))
         if kind == "value_error":
             reason = str(ctx.get("error", err["msg"]))
             return reason + self._inherited_hint(loc)
@@ -593,58 +633,3 @@ def _child(parent: Any, part: str | int) -> Any:
 def _number(value: object) -> object:
     """``0.0`` -> ``0`` so bounds read naturally."""
     return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
-def _yaml_hint(text: str, line: int | None, problem: str = "") -> str:
-    if line is None:
-        return ""
-    lines = text.splitlines()
-    if 0 < line <= len(lines) and lines[line - 1].lstrip(" ").startswith("\t"):
-        return " (indent with spaces, not tabs)"
-    if "'\\t'" in problem and 0 < line <= len(lines) and "\t" in lines[line - 1]:
-        return " (use spaces, not tabs)"
-    context = " ".join(lines[max(line - 2, 0) : line])
-    if re.search(r"(^|[-:]\s*|,\s*)\[[A-Z_]+\]", context):
-        return ' (quote conditions: - "[STATUS] == 200")'
-    return ""
-
-
-_GATUS_NAMES = {
-    "endpoints": ("probes",),
-    "client": ("timeout", "verify_tls"),
-    "insecure": ("verify_tls",),
-}
-"""Gatus's names for what checks.yaml calls something else."""
-
-
-def _unknown_key(key: str, fields: list[str]) -> str:
-    if not fields:
-        return "unknown key"
-    ours = _GATUS_NAMES.get(key, ())
-    if ours and all(name in fields for name in ours):
-        return f"unknown key (did you mean {' or '.join(repr(name) for name in ours)}?)"
-    close = difflib.get_close_matches(key, fields, n=1, cutoff=0.6)
-    if close:
-        return f"unknown key (did you mean {close[0]!r}?)"
-    return f"unknown key (expected one of: {', '.join(fields)})"
-
-
-def _fields_at(path: KeyPath) -> list[str]:
-    """Field names of the model found at ``path`` under :class:`Config`."""
-    model: type[BaseModel] | None = Config
-    for part in path:
-        if model is None or isinstance(part, int):
-            continue
-        info = model.model_fields.get(part)
-        model = _model_in(info.annotation) if info is not None else None
-    return list(model.model_fields) if model is not None else []
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None

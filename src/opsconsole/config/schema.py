@@ -80,6 +80,10 @@ _TCP_SCHEME = re.compile(r"^tcp://", re.IGNORECASE)
 _OTHER_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_GATUS_SCHEMES = frozenset(
+    {"icmp", "dns", "udp", "sctp", "ws", "wss", "grpc", "grpcs", "ssh", "starttls", "tls"}
+)
+"""Gatus probe kinds checks.yaml has no probe for."""
 
 
 def _url_problem(value: str) -> str | None:
@@ -88,6 +92,11 @@ def _url_problem(value: str) -> str | None:
         parts = urlsplit(value)
     except ValueError:
         return "expected an http:// or https:// URL"
+    if parts.scheme.lower() in _GATUS_SCHEMES:
+        return (
+            f"{parts.scheme.lower()}:// probes are not supported "
+            "(use an http:// or https:// URL, or tcp: host:port)"
+        )
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return "expected an http:// or https:// URL"
     if _CONTROL.search(value) or _SPACE_OR_CONTROL.search(parts.netloc):
@@ -352,9 +361,14 @@ class ProbeConfig(BaseModel):
     @field_validator("headers")
     @classmethod
     def _sane_headers(cls, value: FrozenHeaders) -> FrozenHeaders:
+        seen: dict[str, str] = {}
         for name, text in value.items():
             if not _HEADER_NAME.match(name):
                 raise FieldError((name,), "invalid header name")
+            # Header names are case-insensitive: httpx would send both, a server keep either.
+            first = seen.setdefault(name.lower(), name)
+            if first != name:
+                raise FieldError((name,), f"duplicate header (already set as {first!r})")
             if "\r" in text or "\n" in text:
                 raise FieldError((name,), "header value must not contain a line break")
         # HTTP forbids leading/trailing whitespace in a value (httpx refuses to send it, Go

@@ -12,6 +12,9 @@ _WHOLE = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+$")
 
 MAX_DURATION = timedelta(days=36500)
 """The longest duration accepted anywhere (100 years): later date arithmetic stays in range."""
+MIN_DURATION = timedelta(milliseconds=1)
+"""The shortest positive duration accepted: ``1e-9`` would be a zero timedelta (a retention
+that prunes everything, a poll interval that never sleeps)."""
 
 
 class DurationError(ValueError):
@@ -34,7 +37,8 @@ def parse_duration(text: str) -> timedelta:
 
 
 def checked_duration(seconds: float, written: object) -> timedelta:
-    """``seconds`` as a timedelta, refusing infinity, NaN and anything past MAX_DURATION.
+    """``seconds`` as a timedelta, refusing infinity, NaN, anything past MAX_DURATION and a
+    positive value under MIN_DURATION.
 
     Raises:
         DurationError: naming ``written`` (the value as the user wrote it).
@@ -44,6 +48,8 @@ def checked_duration(seconds: float, written: object) -> timedelta:
         raise DurationError(f"expected a duration like 5s, got {shown}")
     if seconds > MAX_DURATION.total_seconds():
         raise DurationError(f"expected a duration of at most 36500d (100 years), got {shown}")
+    if 0 < seconds < MIN_DURATION.total_seconds():
+        raise DurationError(f"expected a duration of at least 1ms, got {shown}")
     return timedelta(seconds=seconds)
 
 
