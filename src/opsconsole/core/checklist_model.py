@@ -59,10 +59,12 @@ class ChecklistItem:
     """One line of a checklist.
 
     Attributes:
-        key: Stable identifier (see :func:`item_key`), unique across all cadences.
+        key: Stable identifier (see :func:`~opsconsole.core.checklists.item_key`), unique
+            across all cadences.
         text: What the operator reads, verbatim from the guide or ``checks.yaml``.
         cadence: Daily, weekly or monthly.
-        auto: The automatic check (one of :data:`AUTO_KEYS` or ``probe:<name>``), or
+        auto: The automatic check (one of
+            :data:`~opsconsole.core.checklist_checks.AUTO_KEYS` or ``probe:<name>``), or
             None for an item only the operator can tick.
     """
 
@@ -92,8 +94,8 @@ class Facts:
         errors: Source → reason its last poll failed; the items reading that source are
             UNKNOWN with that reason, even when older data is present. Sources:
             ``statuspage``, ``sentry``, ``metrics``, ``alerts``, ``tickets``, ``sla``,
-            ``probes`` (see :data:`AUTO_SOURCES`); an auto key (``probe:API health``)
-            also works.
+            ``probes`` (see :data:`~opsconsole.core.checklist_checks.AUTO_SOURCES`); an
+            auto key (``probe:API health``) also works.
         tz: Zone for the times quoted in evidence ("2 new since 09:00").
     """
 
