@@ -44,6 +44,13 @@ class TicketConflict(StoreError):
         self.fields = fields
 
 
+class IncidentConflict(StoreError):
+    """An incident field changed since the caller read it (another console set the status
+    back to investigating while this one resolved): nothing was written. The message is
+    one line, e.g. ``incident #3 changed meanwhile: status is now investigating (you saw
+    monitoring)``."""
+
+
 class Store(Protocol):
     """Persistence for probe history (later: tickets, incidents, checklists)."""
 
@@ -398,6 +405,7 @@ class IncidentStore(Protocol):
         actor: str,
         at: datetime,
         entry: TimelineEntry | None = None,
+        expected: Mapping[str, object] | None = None,
     ) -> Incident | None:
         """Resolve an incident only if nobody has yet: the atomic claim of a resolution.
 
@@ -408,11 +416,15 @@ class IncidentStore(Protocol):
         ``entry`` (the all-clear), when given, is appended to its timeline. Of several
         callers resolving at once, exactly one gets the incident back.
 
+        ``expected`` (field → value the caller read) is part of the claim: when a field
+        no longer holds that value, nothing is written.
+
         Returns:
             The resolved incident with its timeline; None when it was already resolved
             (nothing was changed).
 
         Raises:
+            IncidentConflict: a field of ``expected`` changed meanwhile.
             StoreError: for an unknown incident or field, ``status`` or ``resolved_at``
                 in ``changes``, a value of the wrong type, or a failed write.
         """

@@ -14,7 +14,7 @@ from opsconsole.core.incidents import (
     TimelineEntry,
     all_clear_allowed,
 )
-from opsconsole.core.store import StoreError
+from opsconsole.core.store import IncidentConflict, StoreError
 from opsconsole.incidents.errors import (
     AllClearNotDelivered,
     IncidentAlreadyResolved,
@@ -88,15 +88,26 @@ class IncidentResolution(IncidentServiceBase):
         changes["review_due"] = now + self.config.incident.review_due
         changes["review_path"] = str(path)
         send = slack and self.slack is not None
-        claimed = await self.store.resolve_incident(
-            incident.id,
-            changes,
-            actor=self.actor,
-            at=now,
-            entry=self._entry(
-                EntryKind.ALL_CLEAR, text, delivery="slack: sending" if send else "recorded"
-            ),
+        # The window was judged on what was read above: the claim holds only while that is
+        # still so (another console may have set the status back to investigating).
+        expected = (
+            {"status": incident.status, "monitoring_since": incident.monitoring_since}
+            if allowed
+            else None
         )
+        try:
+            claimed = await self.store.resolve_incident(
+                incident.id,
+                changes,
+                actor=self.actor,
+                at=now,
+                entry=self._entry(
+                    EntryKind.ALL_CLEAR, text, delivery="slack: sending" if send else "recorded"
+                ),
+                expected=expected,
+            )
+        except IncidentConflict as exc:
+            raise IncidentError(f"{exc}: not resolved, nothing sent") from None
         if claimed is None:
             raise await self._already_resolved(incident.id)
         # Resolved, and the all-clear recorded: from here on nothing may stop its delivery

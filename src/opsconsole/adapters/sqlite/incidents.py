@@ -38,7 +38,7 @@ from opsconsole.core.incidents import (
     TimelineEntry,
 )
 from opsconsole.core.redact import redact_text
-from opsconsole.core.store import INCIDENT_FIELDS, StoreError
+from opsconsole.core.store import INCIDENT_FIELDS, IncidentConflict, StoreError
 
 
 class IncidentsMixin(SqliteBase):
@@ -198,6 +198,7 @@ class IncidentsMixin(SqliteBase):
         actor: str,
         at: datetime,
         entry: TimelineEntry | None = None,
+        expected: Mapping[str, object] | None = None,
     ) -> Incident | None:
         """Resolve incident ``incident_id`` unless it already is (see
         :meth:`~opsconsole.core.store.IncidentStore.resolve_incident`).
@@ -211,10 +212,12 @@ class IncidentsMixin(SqliteBase):
             The resolved incident with its timeline, or None when it was already resolved.
 
         Raises:
+            IncidentConflict: a field of ``expected`` no longer holds the value given.
             StoreError: for an unknown incident or field, ``status``/``resolved_at`` in
                 ``changes``, a value of the wrong type, or a failed write.
         """
-        unknown = sorted(set(changes) - INCIDENT_FIELDS)
+        expected = dict(expected or {})
+        unknown = sorted((set(changes) | set(expected)) - INCIDENT_FIELDS)
         if unknown:
             raise StoreError(f"cannot update incident field(s): {', '.join(unknown)}")
         fixed = sorted({"status", "resolved_at"} & set(changes))
@@ -229,21 +232,32 @@ class IncidentsMixin(SqliteBase):
             columns.update(_incident_columns(name, value))
         columns.update(updated_at=_epoch(at), updated_by=actor)
         assignments = ", ".join(f"{column} = ?" for column in columns)
+        held: dict[str, object] = {}
+        for name, value in expected.items():
+            held.update(_incident_columns(name, _coerce_incident_field(name, value)))
+        conditions = "".join(f" AND {column} IS ?" for column in held)
         async with self._write(durable=True) as db:
             async with db.execute(
-                f"UPDATE incidents SET {assignments} WHERE id = ? AND status != 'resolved'",
-                (*columns.values(), incident_id),
+                f"UPDATE incidents SET {assignments} "
+                f"WHERE id = ? AND status != 'resolved'{conditions}",
+                (*columns.values(), incident_id, *held.values()),
             ) as cursor:
                 won = cursor.rowcount == 1
             if not won:
-                rows = list(
-                    await db.execute_fetchall(
-                        "SELECT 1 FROM incidents WHERE id = ?", (incident_id,)
-                    )
-                )
-                if not rows:
+                current = await _load_incident(db, incident_id, timeline=False)
+                if current is None:
                     raise StoreError(f"no incident #{incident_id}")
-                return None
+                if current.status is IncidentStatus.RESOLVED:
+                    return None
+                changed = [
+                    f"{name} is now {_shown(getattr(current, name))} (you saw {_shown(value)})"
+                    for name, value in expected.items()
+                    if getattr(current, name) != value
+                ]
+                raise IncidentConflict(
+                    f"incident #{incident_id} changed meanwhile: "
+                    + ("; ".join(changed) or "it was changed")
+                )
             if claim is not None:
                 await _insert_entry(db, incident_id, claim)
             stored = await _load_incident(db, incident_id)
@@ -318,3 +332,12 @@ class IncidentsMixin(SqliteBase):
         except sqlite3.Error as exc:
             raise StoreError(f"read failed: {_one_line(exc)}") from exc
         return await self._with_timelines(rows)
+
+
+def _shown(value: object) -> str:
+    """A field value as the conflict message names it: an enum's value, a time, none."""
+    if value is None:
+        return "none"
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    return str(getattr(value, "value", value))
