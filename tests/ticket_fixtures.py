@@ -177,3 +177,31 @@ def ticket_app(tmp_path: Path, config: Config, clock: MutableClock | None = None
     return make_app(
         config, store_factory=store_factory, runner_factory=ScriptedRunner, clock=clock, poll=False
     )
+
+
+def intake_config(tmp_path: Path, **email: object) -> Config:
+    """Operator Alex, no team; mail goes to an outbox Maildir in tmp_path, plus ``email``."""
+    document = {
+        "service": "AI Governance API",
+        "timezone": "UTC",
+        "operator": {"name": "Alex Doe", "email": "alex@company.com"},
+        "email": {
+            "outbox": str(tmp_path / "outbox"),
+            "support_address": "support@company.com",
+            **email,
+        },
+    }
+    return loads_config(yaml.safe_dump(document))
+
+
+def intake_service(store: Any, config: Config) -> Any:
+    """A TicketService sending through the sender ``config`` describes (SMTP or outbox)."""
+    from opsconsole.tickets.runtime import make_sender
+    from opsconsole.tickets.service import TicketService
+
+    return TicketService(store, config, clock=MutableClock(), sender=make_sender(config))
+
+
+def loopback_smtp(port: int) -> dict[str, object]:
+    """``email.smtp`` for a plain relay on 127.0.0.1 (no STARTTLS)."""
+    return {"host": "127.0.0.1", "port": port, "starttls": False}

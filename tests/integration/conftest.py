@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 
 from loopback_mail import Recorder, free_port
+from opsconsole.adapters.sqlite_store import SqliteStore
 
 
 @pytest.fixture
@@ -22,3 +24,11 @@ def relay() -> Iterator[tuple[int, Recorder]]:
     finally:
         with contextlib.suppress(Exception):
             controller.stop()
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    """A real ticket store on tmp_path/tickets.db, closed afterwards."""
+    opened = await SqliteStore.open(tmp_path / "tickets.db")
+    yield opened
+    await opened.close()

@@ -6,53 +6,15 @@ A real SQLite store, a real aiosmtpd relay on 127.0.0.1 for the §3.1 acknowledg
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
-import yaml
 
 from loopback_mail import Recorder
 from opsconsole.adapters.mail import parse_message
 from opsconsole.adapters.sqlite_store import SqliteStore
-from opsconsole.config.loader import loads_config
-from opsconsole.config.schema import Config
 from opsconsole.core.tickets import Direction, Status
 from opsconsole.tickets.intake import import_path
-from opsconsole.tickets.runtime import make_sender
-from opsconsole.tickets.service import TicketService
 
-from fakes import MutableClock
-from ticket_fixtures import raw_mail
-
-
-def _config(tmp_path: Path, **email: object) -> Config:
-    document = {
-        "service": "AI Governance API",
-        "timezone": "UTC",
-        "operator": {"name": "Alex Doe", "email": "alex@company.com"},
-        "email": {
-            "outbox": str(tmp_path / "outbox"),
-            "support_address": "support@company.com",
-            **email,
-        },
-    }
-    return loads_config(yaml.safe_dump(document))
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    opened = await SqliteStore.open(tmp_path / "tickets.db")
-    yield opened
-    await opened.close()
-
-
-def _service(store: SqliteStore, config: Config) -> TicketService:
-    return TicketService(store, config, clock=MutableClock(), sender=make_sender(config))
-
-
-def _smtp(port: int) -> dict[str, object]:
-    return {"host": "127.0.0.1", "port": port, "starttls": False}
+from ticket_fixtures import intake_config, intake_service, loopback_smtp, raw_mail
 
 
 def _exchange_oof(subject: str, message_id: str, in_reply_to: str | None = None) -> bytes:
@@ -73,7 +35,7 @@ async def test_an_exchange_out_of_office_neither_reopens_nor_opens_nor_gets_an_a
     relay: tuple[int, Recorder], store: SqliteStore, tmp_path: Path
 ) -> None:
     port, recorder = relay
-    service = _service(store, _config(tmp_path, smtp=_smtp(port)))
+    service = intake_service(store, intake_config(tmp_path, smtp=loopback_smtp(port)))
     first = raw_mail("API key not working", "401 on every call", message_id="<k1@globex.com>")
     assert (await service.ingest(first, source="t")).number == 101
     await service.set_status(101, Status.PENDING_CUSTOMER)
@@ -97,7 +59,7 @@ async def test_an_exchange_out_of_office_neither_reopens_nor_opens_nor_gets_an_a
 async def test_a_report_forwarded_as_attachment_is_triaged_from_its_content(
     store: SqliteStore, tmp_path: Path
 ) -> None:
-    service = _service(store, _config(tmp_path))
+    service = intake_service(store, intake_config(tmp_path))
     raw = (
         b"From: Kim <kim@globex.com>\r\nTo: support@company.com\r\nSubject: FW: see below\r\n"
         b"Message-ID: <fw1@globex.com>\r\nMIME-Version: 1.0\r\n"
@@ -119,7 +81,7 @@ async def test_two_different_mails_with_the_same_message_id_are_both_kept(
 ) -> None:
     """A web form or monitoring script that sends every mail with one fixed Message-ID:
     the second report was dropped as a "duplicate". The same mail read again still is one."""
-    service = _service(store, _config(tmp_path))
+    service = intake_service(store, intake_config(tmp_path))
     first = raw_mail("Contact form: dashboard", "Dashboard blank", message_id="<form@web>")
     second = raw_mail(
         "Contact form: invoice",
@@ -154,7 +116,7 @@ def _mbox(path: Path, *, status: bytes = b"") -> None:
 async def test_the_same_mbox_imported_twice_loses_and_duplicates_nothing(
     store: SqliteStore, tmp_path: Path
 ) -> None:
-    service = _service(store, _config(tmp_path))
+    service = intake_service(store, intake_config(tmp_path))
     box = tmp_path / "export.mbox"
     _mbox(box)
     first = await import_path(service, box)

@@ -8,53 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from loopback_mail import Recorder
 from opsconsole.adapters.mail import parse_message
 from opsconsole.adapters.sqlite_store import SqliteStore
-from opsconsole.config.loader import loads_config
-from opsconsole.config.schema import Config
 from opsconsole.core.tickets import Direction, Status
 from opsconsole.tickets.intake import MailboxPoller
-from opsconsole.tickets.runtime import make_sender
-from opsconsole.tickets.service import ACK_LIMIT_PER_HOUR, TicketService
+from opsconsole.tickets.service import ACK_LIMIT_PER_HOUR
 
-from fakes import MutableClock
-from ticket_fixtures import raw_mail
-
-
-def _config(tmp_path: Path, **email: object) -> Config:
-    document = {
-        "service": "AI Governance API",
-        "timezone": "UTC",
-        "operator": {"name": "Alex Doe", "email": "alex@company.com"},
-        "email": {
-            "outbox": str(tmp_path / "outbox"),
-            "support_address": "support@company.com",
-            **email,
-        },
-    }
-    return loads_config(yaml.safe_dump(document))
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    opened = await SqliteStore.open(tmp_path / "tickets.db")
-    yield opened
-    await opened.close()
-
-
-def _service(store: SqliteStore, config: Config) -> TicketService:
-    return TicketService(store, config, clock=MutableClock(), sender=make_sender(config))
-
-
-def _smtp(port: int) -> dict[str, object]:
-    return {"host": "127.0.0.1", "port": port, "starttls": False}
+from ticket_fixtures import intake_config, intake_service, loopback_smtp, raw_mail
 
 
 async def test_out_of_office_reply_does_not_reopen_a_ticket_pending_on_the_customer(
@@ -64,7 +29,7 @@ async def test_out_of_office_reply_does_not_reopen_a_ticket_pending_on_the_custo
     in the thread, but the ticket stays pending on them (the SLA stays paused) and nothing
     is sent back."""
     port, recorder = relay
-    service = _service(store, _config(tmp_path, smtp=_smtp(port)))
+    service = intake_service(store, intake_config(tmp_path, smtp=loopback_smtp(port)))
     first = raw_mail("API key not working", "401 on every call", message_id="<k1@globex.com>")
     assert (await service.ingest(first, source="t")).outcome == "imported"
     assert len(recorder.envelopes) == 1  # the acknowledgement
@@ -104,7 +69,7 @@ async def test_the_same_mail_ingested_twice_at_once_makes_one_ticket_and_one_ack
 ) -> None:
     """The same message arriving by Maildir and IMAP in the same moment."""
     port, recorder = relay
-    service = _service(store, _config(tmp_path, smtp=_smtp(port)))
+    service = intake_service(store, intake_config(tmp_path, smtp=loopback_smtp(port)))
     raw = raw_mail("Dashboard not loading", "Blank page since 9:00", message_id="<d1@x.io>")
 
     results = await asyncio.gather(*(service.ingest(raw, source=f"s{n}") for n in range(3)))
@@ -121,7 +86,7 @@ async def test_mail_without_a_from_address_becomes_a_ticket_with_a_clear_note(
     relay: tuple[int, Recorder], store: SqliteStore, tmp_path: Path
 ) -> None:
     port, recorder = relay
-    service = _service(store, _config(tmp_path, smtp=_smtp(port)))
+    service = intake_service(store, intake_config(tmp_path, smtp=loopback_smtp(port)))
     raw = b"To: support@company.com\r\nSubject: help\r\nMessage-ID: <nf@x>\r\n\r\nno sender\r\n"
 
     assert (await service.ingest(raw, source="t")).outcome == "imported"
@@ -150,8 +115,8 @@ async def test_a_folder_in_maildir_new_does_not_stall_the_mail_behind_it(
     (maildir / "new" / "1764300002.M1P1.host").write_bytes(
         raw_mail("third", "three", message_id="<f3@x.io>")
     )
-    config = _config(tmp_path, maildir=str(maildir))
-    poller = MailboxPoller(_service(store, config), config)
+    config = intake_config(tmp_path, maildir=str(maildir))
+    poller = MailboxPoller(intake_service(store, config), config)
 
     report = await poller.poll_once()
 
@@ -172,7 +137,7 @@ async def test_replies_carry_the_whole_thread_in_references(
     """Mail clients thread by References: the reply must carry the conversation so far
     (the customer's first mail, our acknowledgement, their answer), not only the last id."""
     port, recorder = relay
-    service = _service(store, _config(tmp_path, smtp=_smtp(port)))
+    service = intake_service(store, intake_config(tmp_path, smtp=loopback_smtp(port)))
     first = raw_mail(
         "Fwd: Dashboard not loading",
         "See below",
@@ -211,8 +176,8 @@ async def test_maildir_poller_states_the_size_cap_like_tickets_import(
         (maildir / sub).mkdir(parents=True)
     big = raw_mail("logs attached", "x" * 30_000, message_id="<big@x.io>")
     (maildir / "new" / "1764300000.M1P1.host").write_bytes(big)
-    config = _config(tmp_path, maildir=str(maildir), max_message_bytes=20_000)
-    service = _service(store, config)
+    config = intake_config(tmp_path, maildir=str(maildir), max_message_bytes=20_000)
+    service = intake_service(store, config)
     imported = await import_path(service, maildir)
 
     polled = await MailboxPoller(service, config).poll_once()
@@ -228,7 +193,7 @@ async def test_a_strangers_order_number_does_not_join_someone_elses_ticket(
     """ "#N" in a subject threads a mail only when it comes from someone on that ticket
     (or a colleague at the same company): a stranger's "Invoice #101" is a new ticket,
     not a message in Kim's thread."""
-    service = _service(store, _config(tmp_path))
+    service = intake_service(store, intake_config(tmp_path))
     first = raw_mail("Dashboard not loading", "blank", message_id="<k1@globex.com>")
     assert (await service.ingest(first, source="k")).number == 101
     stranger = raw_mail(
@@ -259,7 +224,7 @@ async def test_an_autoresponder_without_auto_headers_cannot_loop_with_intake(
     Auto-Submitted, no In-Reply-To, a new subject). Each becomes a ticket (nothing is
     lost), but the acknowledgements stop, so the mail loop ends."""
     port, recorder = relay
-    service = _service(store, _config(tmp_path, smtp=_smtp(port)))
+    service = intake_service(store, intake_config(tmp_path, smtp=loopback_smtp(port)))
     first = raw_mail("Dashboard not loading", "blank", message_id="<r0@globex.com>")
     await service.ingest(first, source="human")
     rounds = 0
@@ -291,7 +256,7 @@ async def test_reply_to_a_requester_whose_stored_name_has_a_line_break(
 
     from opsconsole.core.tickets import Category, Requester, Severity, ThreadMessage, Ticket
 
-    service = _service(store, _config(tmp_path))
+    service = intake_service(store, intake_config(tmp_path))
     now = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
     ticket = Ticket(
         number=0,
@@ -323,7 +288,7 @@ async def test_a_reply_whose_in_reply_to_lacks_angle_brackets_is_threaded(
     store: SqliteStore, tmp_path: Path
 ) -> None:
     """Some mobile and legacy clients write ``In-Reply-To: id@host`` without ``<>``."""
-    service = _service(store, _config(tmp_path))
+    service = intake_service(store, intake_config(tmp_path))
     first = raw_mail("SSO login fails", "SAML error", message_id="<sso-1@globex.com>")
     assert (await service.ingest(first, source="a")).number == 101
     reply = raw_mail(
@@ -342,7 +307,7 @@ async def test_mail_relayed_by_a_google_group_is_the_customers_ticket(
     """support@ as a Google Group: Google rewrites From to the group (DMARC) and puts the
     customer in Reply-To. The requester, and the acknowledgement, must be the customer."""
     port, recorder = relay
-    service = _service(store, _config(tmp_path, smtp=_smtp(port)))
+    service = intake_service(store, intake_config(tmp_path, smtp=loopback_smtp(port)))
     raw = raw_mail(
         "Dashboard shows wrong data",
         "Usage is zero since Monday.",
@@ -363,7 +328,7 @@ async def test_mail_relayed_by_a_google_group_is_the_customers_ticket(
 async def test_web_form_mail_from_noreply_is_the_reply_to_customers_ticket(
     store: SqliteStore, tmp_path: Path
 ) -> None:
-    service = _service(store, _config(tmp_path))
+    service = intake_service(store, intake_config(tmp_path))
     raw = raw_mail(
         "Contact form: billing question",
         "Why am I charged twice?",
@@ -382,7 +347,7 @@ async def test_a_customers_own_reply_to_does_not_replace_them(
 ) -> None:
     """Reply-To is only followed past a relay: Kim asking for answers to her team is
     still Kim's ticket."""
-    service = _service(store, _config(tmp_path))
+    service = intake_service(store, intake_config(tmp_path))
     raw = raw_mail("API key not working", "401", Reply_To="ops-team@globex.com")
     await service.ingest(raw, source="k")
     ticket = await store.get_ticket(101)
@@ -395,7 +360,7 @@ async def test_mail_from_the_support_address_never_becomes_a_ticket(
     """``email.support_address``: "mail from it never becomes a ticket" (our own copies,
     a colleague's Cc from the shared mailbox), and it gets no acknowledgement."""
     port, recorder = relay
-    service = _service(store, _config(tmp_path, smtp=_smtp(port)))
+    service = intake_service(store, intake_config(tmp_path, smtp=loopback_smtp(port)))
     raw = raw_mail(
         "Maintenance window tonight",
         "FYI",
@@ -444,8 +409,8 @@ async def test_a_hung_mail_server_does_not_stall_intake_message_after_message(
     hole = _BlackHole()
     try:
         smtp = {"host": "127.0.0.1", "port": hole.port, "starttls": False}
-        config = _config(tmp_path, smtp=smtp | {"timeout": "2s", "deadline": "5s"})
-        service = _service(store, config)
+        config = intake_config(tmp_path, smtp=smtp | {"timeout": "2s", "deadline": "5s"})
+        service = intake_service(store, config)
         started = time.monotonic()
         first = raw_mail("API down", "500s", message_id="<h1@globex.com>")
         assert (await service.ingest(first, source="1")).outcome == "imported"
@@ -490,7 +455,7 @@ async def test_forwarded_bug_reports_from_non_english_clients(
     prefixes: the [BUG]/CRITICAL: tag behind them still triages critical, and the
     acknowledgement's subject does not repeat the prefix."""
     port, recorder = relay
-    service = _service(store, _config(tmp_path, smtp=_smtp(port)))
+    service = intake_service(store, intake_config(tmp_path, smtp=loopback_smtp(port)))
     raw = raw_mail(subject, "See the forwarded report below.", message_id="<intl@x.io>")
     assert (await service.ingest(raw, source="i")).outcome == "imported"
     ticket = await store.get_ticket(101)
@@ -506,7 +471,7 @@ async def test_a_reply_whose_client_dropped_the_threading_headers_joins_by_subje
     """Some webmail and mobile clients send "AW: <subject>" with neither In-Reply-To nor
     References. From the same sender to an open ticket with that subject, it is a reply.
     A forward ("Fwd:"), another sender, or a resolved ticket is not joined."""
-    service = _service(store, _config(tmp_path))
+    service = intake_service(store, intake_config(tmp_path))
     first = raw_mail("Dashboard not loading", "Blank page.", message_id="<s1@globex.com>")
     assert (await service.ingest(first, source="1")).number == 101
 
@@ -555,7 +520,7 @@ async def test_a_bounced_reply_lands_in_its_ticket_and_is_not_answered(
     In-Reply-To, only the returned message: it must show up in the ticket, so the operator
     knows the customer never got the answer, without a ticket or an auto-reply of its own."""
     port, recorder = relay
-    service = _service(store, _config(tmp_path, smtp=_smtp(port)))
+    service = intake_service(store, intake_config(tmp_path, smtp=loopback_smtp(port)))
     first = raw_mail("API key not working", "401", message_id="<b1@globex.com>")
     await service.ingest(first, source="1")
     await service.set_status(101, Status.PENDING_CUSTOMER)

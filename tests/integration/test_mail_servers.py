@@ -22,7 +22,7 @@ import ssl
 import subprocess
 import sys
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -345,13 +345,6 @@ def _imap_config(tmp_path: Path, port: int, **extra: object) -> Config:
 def _smtp_config(tmp_path: Path, port: int) -> Config:
     smtp = {"host": "127.0.0.1", "port": port, "user": USER, "password": "${SMTP_PASSWORD}"}
     return _config(tmp_path, smtp=smtp)
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    db = await SqliteStore.open(tmp_path / "tickets.db")
-    yield db
-    await db.close()
 
 
 def _service(store: SqliteStore, config: Config) -> TicketService:
