@@ -105,6 +105,16 @@ def _am(url: str, closing: list[Any], **kw: Any) -> AlertmanagerSource:
     return source
 
 
+def _fire_and_resolve_toggle(stack: Stack) -> None:
+    """Make the ToggleFiring rule fire, then resolve, as Alertmanager sees it."""
+    stack.toggle.set(1)
+    try:
+        _wait(lambda: "ToggleFiring" in _am_alerts(stack), "ToggleFiring to fire")
+    finally:
+        stack.toggle.set(0)
+    _wait(lambda: "ToggleFiring" not in _am_alerts(stack), "ToggleFiring to resolve")
+
+
 def _prom(url: str, closing: list[Any]) -> PrometheusSource:
     source = PrometheusSource(PrometheusConfig(url=url, timeout=timedelta(seconds=5)))
     closing.append(source)
@@ -190,12 +200,7 @@ async def test_resolved_alert_stays_in_the_shift_history(stack: Stack, closing: 
         history=_prom(stack.prom.prometheus_url, closing),
         shift_start=lambda: shift_start,
     )
-    stack.toggle.set(1)
-    try:
-        _wait(lambda: "ToggleFiring" in _am_alerts(stack), "ToggleFiring to fire")
-    finally:
-        stack.toggle.set(0)
-    _wait(lambda: "ToggleFiring" not in _am_alerts(stack), "ToggleFiring to resolve")
+    _fire_and_resolve_toggle(stack)
 
     snapshot = await source.poll()
     assert "ToggleFiring" not in {a.name for a in snapshot.firing}
@@ -213,12 +218,7 @@ async def test_overnight_history_is_read_from_the_previous_shift_start(
     """An alert that fired and resolved before this shift began is in ``fired_overnight``
     (read from the previous shift's start), not in this shift's ``fired_since_shift``."""
     overnight = datetime.now(UTC) - timedelta(minutes=5)
-    stack.toggle.set(1)
-    try:
-        _wait(lambda: "ToggleFiring" in _am_alerts(stack), "ToggleFiring to fire")
-    finally:
-        stack.toggle.set(0)
-    _wait(lambda: "ToggleFiring" not in _am_alerts(stack), "ToggleFiring to resolve")
+    _fire_and_resolve_toggle(stack)
     time.sleep(2.5)  # past Prometheus's last firing sample (1 s evaluations)
     shift_start = datetime.now(UTC)
     time.sleep(1.5)  # a few evaluations inside this shift's window

@@ -29,7 +29,6 @@ from typing import Any
 
 import pytest
 import trustme
-import yaml
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
@@ -37,18 +36,15 @@ from loopback_mail import Recorder, free_port, wait_for_port
 from opsconsole.adapters.mail import parse_message
 from opsconsole.adapters.mail_transport import MailTransportError
 from opsconsole.adapters.sqlite_store import SqliteStore
-from opsconsole.config.loader import loads_config
 from opsconsole.config.schema import Config
 from opsconsole.core.durations import format_duration
 from opsconsole.core.sla import SlaState
 from opsconsole.core.templates import Evidence
 from opsconsole.core.tickets import Category, Direction, Level, Severity, Status
 from opsconsole.tickets.intake import MailboxPoller
-from opsconsole.tickets.runtime import make_sender
-from opsconsole.tickets.service import TicketService
 
-from fakes import FROZEN, MutableClock
-from ticket_fixtures import raw_mail
+from fakes import FROZEN
+from ticket_fixtures import intake_config, intake_service, raw_mail
 
 CANARY = "canary-Pw-7f3a9c1e"
 """The password of every server here; it must never show up in an error or a note."""
@@ -323,18 +319,8 @@ def passwords(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _config(tmp_path: Path, **email: object) -> Config:
-    document = {
-        "service": "AI Governance API",
-        "timezone": "UTC",
-        "operator": {"name": "Alex Doe", "email": "alex@company.com"},
-        "email": {
-            "outbox": str(tmp_path / "outbox"),
-            "support_address": "support@company.com",
-            "escalation": {"L2": L2_ADDRESS, "L3": "oncall@company.com"},
-            **email,
-        },
-    }
-    return loads_config(yaml.safe_dump(document))
+    escalation = {"L2": L2_ADDRESS, "L3": "oncall@company.com"}
+    return intake_config(tmp_path, escalation=escalation, **email)
 
 
 def _imap_config(tmp_path: Path, port: int, **extra: object) -> Config:
@@ -345,10 +331,6 @@ def _imap_config(tmp_path: Path, port: int, **extra: object) -> Config:
 def _smtp_config(tmp_path: Path, port: int) -> Config:
     smtp = {"host": "127.0.0.1", "port": port, "user": USER, "password": "${SMTP_PASSWORD}"}
     return _config(tmp_path, smtp=smtp)
-
-
-def _service(store: SqliteStore, config: Config) -> TicketService:
-    return TicketService(store, config, clock=MutableClock(), sender=make_sender(config))
 
 
 def _assert_clean_error(text: str) -> None:
@@ -371,7 +353,7 @@ async def test_imap_poll_creates_one_triaged_ticket_per_message_and_marks_them_s
     _append(imap.plain_port, [_guide_mail(n) for n in range(len(GUIDE_MAILS))] + [oversized])
     assert _unseen_count(imap.plain_port) == (5, 5)
     config = _imap_config(tmp_path, imap.port)
-    service = _service(store, config)
+    service = intake_service(store, config)
     poller = MailboxPoller(service, config)
 
     report = await poller.poll_once()
@@ -421,7 +403,7 @@ async def test_imap_wrong_password_is_one_line_without_the_password(
     wrong = "Wr0ng-" + CANARY
     monkeypatch.setenv("IMAP_PASSWORD", wrong)
     config = _imap_config(tmp_path, imap.port)
-    poller = MailboxPoller(_service(store, config), config)
+    poller = MailboxPoller(intake_service(store, config), config)
 
     report = await poller.poll_once()
 
@@ -445,7 +427,7 @@ async def test_intake_sends_one_acknowledgement_that_does_not_stop_the_response_
     Auto-Submitted: auto-replied, In-Reply-To the customer's Message-ID. It is recorded in
     the thread as outbound, but the response clock keeps running."""
     config = _smtp_config(tmp_path, smtp.port)
-    service = _service(store, config)
+    service = intake_service(store, config)
     recorder = _recorder(smtp)
 
     result = await service.ingest(_guide_mail(0), source="test")
@@ -490,7 +472,7 @@ async def test_auto_submitted_mail_gets_no_acknowledgement(
     """Auto-replies, bulk mail and bounces never create a ticket and never get an
     acknowledgement (no mail loops)."""
     config = _smtp_config(tmp_path, smtp.port)
-    service = _service(store, config)
+    service = intake_service(store, config)
     automatic = [
         raw_mail(
             "Out of office",
@@ -518,7 +500,7 @@ async def test_reply_goes_out_by_smtp_threaded_and_stops_the_response_clock(
     """service.reply sends the template reply through SMTP with In-Reply-To/References of
     the customer's message (no Auto-Submitted) and stops the response clock at that time."""
     config = _smtp_config(tmp_path, smtp.port)
-    service = _service(store, config)
+    service = intake_service(store, config)
     recorder = _recorder(smtp)
     await service.ingest(_guide_mail(2), source="test")
     ticket = await store.get_ticket(101)
@@ -553,7 +535,7 @@ async def test_escalation_is_mailed_to_the_configured_l2_address(
     """service.escalate delivers the §5 block to email.escalation.L2 by SMTP, notes it in
     the thread and raises the ticket to L2 / escalated."""
     config = _smtp_config(tmp_path, smtp.port)
-    service = _service(store, config)
+    service = intake_service(store, config)
     recorder = _recorder(smtp)
     await service.ingest(_guide_mail(1), source="test")
     ticket = await store.get_ticket(101)
@@ -585,7 +567,7 @@ async def test_smtp_down_reply_raises_one_line_and_leaves_the_ticket_unchanged(
     with _smtp_controller(server_ssl, _authenticator) as controller:
         port = controller.port
         config = _smtp_config(tmp_path, port)
-        service = _service(store, config)
+        service = intake_service(store, config)
         await service.ingest(_guide_mail(0), source="test")
         assert len(_recorder(controller).envelopes) == 1
     before = await store.get_ticket(101)
@@ -624,7 +606,7 @@ async def test_no_error_or_note_quotes_the_smtp_password(
     with _smtp_controller(server_ssl, _echoing_authenticator) as controller:
         config = _smtp_config(tmp_path, controller.port)
         assert CANARY not in repr(config)
-        service = _service(store, config)
+        service = intake_service(store, config)
         await service.ingest(_guide_mail(1), source="test")
         ticket = await store.get_ticket(101)
         assert ticket is not None
