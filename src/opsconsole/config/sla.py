@@ -9,7 +9,7 @@ checked when the config is loaded. :meth:`SlaConfig.to_policy` builds the core
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import time, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from opsconsole.config.fields import IsoDate, LocalTime
 from opsconsole.config.types import Duration, FieldError
-from opsconsole.core.sla import BusinessHours, SlaPolicy, SlaTarget
+from opsconsole.core.durations import format_duration
+from opsconsole.core.sla import BusinessHours, SlaPolicy, SlaTarget, add_working_time
 from opsconsole.core.tickets import Severity
 
 __all__ = [
@@ -175,6 +176,29 @@ class SlaConfig(BaseModel):
     @classmethod
     def _zone(cls, value: str | None) -> str | None:
         return _check_zone(value)
+
+    @model_validator(mode="after")
+    def _reachable(self) -> SlaConfig:
+        """A business-hours target must fit the engine's 20-year look-ahead: ``3650d`` is
+        37 years of office hours, and every reading of such a ticket would fail."""
+        if self.schedule != "business":
+            return self
+        policy = self.to_policy()
+        start = datetime(2025, 1, 1, tzinfo=UTC)
+        for severity, target in self.targets.to_targets().items():
+            for clock in ("response", "resolution"):
+                amount: timedelta | None = getattr(target, clock)
+                if amount is None:
+                    continue
+                try:
+                    add_working_time(start, amount, policy)
+                except ValueError:
+                    raise FieldError(
+                        ("targets", severity.value, clock),
+                        f"{format_duration(amount)} of working time does not fit in 20 years"
+                        " of business hours (use a shorter target, or null for none)",
+                    ) from None
+        return self
 
     def to_policy(self, default_tz: str | tzinfo = "UTC") -> SlaPolicy:
         """The core :class:`~opsconsole.core.sla.SlaPolicy`.

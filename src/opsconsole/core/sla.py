@@ -145,7 +145,8 @@ class ClockReading:
     Attributes:
         state: the clock's state.
         due: the deadline (UTC); None without a target or while paused.
-        remaining: working time left against the target; negative when overdue.
+        remaining: working time left against the target; negative when overdue, and zero
+            for a deadline that passed out of business hours (breached, by the deadline).
         stopped_at: the first outbound reply (response) or resolved_at (resolution).
         paused: the clock is frozen because the ticket is pending on the customer.
         no_target: the label without a target: the guide's §2 table says "Best effort" for
@@ -165,7 +166,11 @@ class ClockReading:
         return self.state is not SlaState.NONE and self.stopped_at is None and not self.paused
 
     def label(self) -> str:
-        """A compact label for a table cell: ``2h13m00s left``, ``overdue by 1h05m``, …"""
+        """A compact label for a table cell: ``2h13m00s left``, ``overdue by 1h05m``, …
+
+        A deadline that passed at closing reads ``overdue`` (``missed``) without an amount
+        until working time runs past it.
+        """
         if self.state is SlaState.NONE or self.remaining is None:
             return self.no_target
         if self.state is SlaState.MET:
@@ -177,8 +182,10 @@ class ClockReading:
             whole -= timedelta(seconds=1)
         whole = abs(whole)
         amount = format_duration(whole) if whole else "0s"
-        if self.remaining < _ZERO:
-            text = f"missed by {amount}" if self.stopped_at is not None else f"overdue by {amount}"
+        if self.remaining < _ZERO or self.state is SlaState.BREACHED:
+            text = "missed" if self.stopped_at is not None else "overdue"
+            if whole:  # none: the deadline passed out of hours, no working time since
+                text += f" by {amount}"
         elif self.state is SlaState.AT_RISK and not self.paused:
             text = f"at risk · {amount} left"
         else:
@@ -344,10 +351,13 @@ def _read(
     frozen_at = open_since if open_since is not None else until
     elapsed = _between(received, max(frozen_at, received), policy, pauses)
     remaining = target - elapsed
-    due = None if paused else _add(received, target, policy, pauses)
+    deadline = _add(received, target, policy, pauses)
+    due = None if paused else deadline
+    # Breached is decided by the deadline instant, not by the working time left: a deadline
+    # at Friday's closing has passed on Saturday, though no working time ran past it yet.
     if stop is not None:
-        state = SlaState.MET if remaining >= _ZERO else SlaState.BREACHED
-    elif remaining < _ZERO:
+        state = SlaState.MET if frozen_at <= deadline else SlaState.BREACHED
+    elif frozen_at > deadline:
         state = SlaState.BREACHED
     elif remaining <= target * policy.at_risk_fraction:
         state = SlaState.AT_RISK

@@ -93,6 +93,9 @@ class SlaWatcher:
 
     service: TicketService
     known: dict[int, SlaState] = field(default_factory=dict)
+    was_empty: bool = False
+    """The last check found no open ticket: ``known`` is empty, yet the next check is not a
+    first look (clearing ``known`` after a look at tickets makes the next check one)."""
 
     async def check(self, now: datetime | None = None) -> list[SlaAlert]:
         """Alerts for tickets that turned at risk or breached since the last check.
@@ -102,10 +105,11 @@ class SlaWatcher:
         first page.
         """
         now = now or self.service.clock()
-        first = not self.known
+        first = not self.known and not self.was_empty
         tickets = await self.service.store.list_tickets(
             TicketQuery(open_only=True, limit=WATCH_LIMIT)
         )
+        self.was_empty = not tickets
         alerts: list[SlaAlert] = []
         for ticket in tickets:
             label, state = sla_clock(self.service.sla(ticket, now), ticket)

@@ -11,6 +11,7 @@ from opsconsole.core.sla import next_deadline, policy_key
 from opsconsole.core.store import TicketConflict
 from opsconsole.core.templates import TEMPLATES, Evidence, escalation_block, render
 from opsconsole.core.tickets import (
+    CLOSED_STATUSES,
     Category,
     Direction,
     Level,
@@ -137,15 +138,20 @@ class TicketActions(TicketDelivery):
             changes: dict[str, object] = {"status": status}
             pauses = list(ticket.pauses)
             open_pause = bool(pauses) and pauses[-1][1] is None
+            reopened = ticket.resolved_at if status not in CLOSED_STATUSES else None
+            if reopened is not None and not open_pause:
+                # As Zendesk's requester wait time: the time spent solved is not counted,
+                # so a reopened ticket's clocks go on from where they stood at resolution.
+                pauses.append((reopened, now))
             if status is Status.PENDING_CUSTOMER and not open_pause:
                 pauses.append((now, None))
             elif status is not Status.PENDING_CUSTOMER and open_pause:
                 pauses[-1] = (pauses[-1][0], now)
             if tuple(pauses) != ticket.pauses:
                 changes["pauses"] = tuple(pauses)
-            if status in (Status.RESOLVED, Status.CLOSED) and ticket.resolved_at is None:
+            if status in CLOSED_STATUSES and ticket.resolved_at is None:
                 changes["resolved_at"] = now
-            elif status not in (Status.RESOLVED, Status.CLOSED) and ticket.resolved_at is not None:
+            elif reopened is not None:
                 changes["resolved_at"] = None  # reopened: the resolution clock runs again
             expected: dict[str, object] = {
                 "status": ticket.status if seen is None else seen.status,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -136,7 +137,9 @@ async def _urgent_counts(service) -> tuple[str, str]:  # type: ignore[no-untyped
     now = service.clock()
     store = service.store
     breached = await store.count_tickets(TicketQuery(open_only=True, due_before=now))
-    horizon = at_risk_horizon(service.policy, now)
+    # A ticket due exactly at the horizon is at risk too (``due_before`` is exclusive);
+    # out of hours the horizon can sit on a closing time for a whole night.
+    horizon = at_risk_horizon(service.policy, now) + timedelta(seconds=1)
     near = await store.list_tickets(
         TicketQuery(open_only=True, due_after=now, due_before=horizon, limit=AT_RISK_SCAN)
     )
