@@ -343,8 +343,11 @@ async def measure(db: Path, now: datetime, runs: int, baseline_runs: int) -> dic
         async def scan_pass() -> dict[str, dict[str, float]]:
             out: dict[str, dict[str, float]] = {}
             for label, low, high in windows:
+                # The hour the window starts in counts pro rata, as in core.uptime.tally.
+                cut = (low + HOUR - (now.timestamp() - dict(WINDOWS)[label].total_seconds())) / HOUR
+                weight = f"(CASE WHEN ts < {low + HOUR} THEN {cut} ELSE 1 END)"
                 rows = await store._fetchall(
-                    f"SELECT probe, sum({UP_SQL}), count(*) FROM probe_results "
+                    f"SELECT probe, sum(({UP_SQL}) * {weight}), sum({weight}) FROM probe_results "
                     "WHERE ts >= ? AND ts < ? GROUP BY probe",
                     (low, high),
                 )

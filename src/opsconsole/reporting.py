@@ -5,7 +5,9 @@ Shared by the TUI (``g``, ``h``) and the CLI (``opsconsole report``, ``opsconsol
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,20 +24,32 @@ from opsconsole.core.store import TicketQuery
 
 
 async def make_report(store: Any, config: Config, *, since: timedelta, now: datetime) -> Report:
-    """The report over ``[now - since, now]`` from stored data."""
+    """The report over ``[now - since, now]`` from stored data.
+
+    A probe no longer in ``config`` keeps its history in the report (under its old name);
+    a period longer than the retention says where the stored history starts.
+    """
     start = now - since
     rollups = await store.rollups_since(start)
     for probe in config.probes:  # a probe with no history is shown as such, not left out
         rollups.setdefault(probe.name, [])
-    return build_report(
-        since=start,
-        until=now,
-        rollups=rollups,
-        target=config.uptime_target,
-        tickets=await store.tickets_received_since(start),
-        policy=config.sla.to_policy(config.tz),
-        incidents=await store.incidents_since(start),
-        update_every=config.incident.update_every,
+    tickets = await store.tickets_received_since(start)
+    incidents = await store.incidents_since(start)
+    # Pure but long over a big history: a worker thread, so the UI keeps its turns.
+    return await asyncio.to_thread(
+        partial(
+            build_report,
+            since=start,
+            until=now,
+            rollups=rollups,
+            target=config.uptime_target,
+            tickets=tickets,
+            policy=config.sla.to_policy(config.tz),
+            incidents=incidents,
+            update_every=config.incident.update_every,
+            intervals={probe.name: probe.interval for probe in config.probes},
+            history_from=now - config.retention,
+        )
     )
 
 

@@ -269,15 +269,19 @@ async def test_uptime_matches_plain_sql_over_rollups_and_raw_results(
     first = hour_of(SINCE)
     last = hour_of(UNTIL)
     partial = (UNTIL.timestamp() - last) / 60
+    # SINCE cuts the first hour: it counts pro rata, for its minutes from SINCE on.
+    cut = (first + 3600 - SINCE.timestamp()) / 60
+    weight = "(CASE WHEN hour = :first THEN :cut / 60.0 ELSE 1 END)"
+    minutes = "(CASE WHEN hour = :last THEN :partial WHEN hour = :first THEN :cut ELSE 60 END)"
     from_rollups = sql(
         db_path,
-        """
-        SELECT probe, sum(total), sum(ok),
-               sum((total - ok) * 1.0 / total * (CASE WHEN hour = :last THEN :partial ELSE 60 END))
+        f"""
+        SELECT probe, sum(total), sum(ok), sum((total - ok) * 1.0 / total * {minutes}),
+               sum(total * {weight}), sum(ok * {weight})
         FROM probe_rollups WHERE hour BETWEEN :first AND :last
         GROUP BY probe ORDER BY probe
         """,
-        {"first": first, "last": last, "partial": partial},
+        {"first": first, "last": last, "partial": partial, "cut": cut},
     )
     # From the raw results instead: up = OK, or failed only on latency conditions.
     up = """
@@ -293,8 +297,7 @@ async def test_uptime_matches_plain_sql_over_rollups_and_raw_results(
     from_results = sql(
         db_path,
         f"""
-        SELECT probe, sum(n), sum(n_up),
-               sum((n - n_up) * 1.0 / n * (CASE WHEN hour = :last THEN :partial ELSE 60 END))
+        SELECT probe, sum(n), sum(n_up), sum((n - n_up) * 1.0 / n * {minutes})
         FROM (
             SELECT probe, CAST(ts / 3600 AS INTEGER) * 3600 AS hour, count(*) AS n,
                    sum(CASE WHEN {up} THEN 1 ELSE 0 END) AS n_up
@@ -303,16 +306,18 @@ async def test_uptime_matches_plain_sql_over_rollups_and_raw_results(
         )
         GROUP BY probe ORDER BY probe
         """,
-        {"first": first, "last": last, "partial": partial},
+        {"first": first, "last": last, "partial": partial, "cut": cut},
     )
     assert [r[:3] for r in from_rollups] == [r[:3] for r in from_results]
     assert [r[3] for r in from_rollups] == pytest.approx([r[3] for r in from_results])
     assert [u.probe for u in report.uptime] == [r[0] for r in from_rollups]
-    for row, (_probe, total, ok, down) in zip(report.uptime, from_rollups, strict=True):
+    for row, (_probe, total, _ok, down, counted, up) in zip(
+        report.uptime, from_rollups, strict=True
+    ):
         assert row.samples == total
-        assert row.uptime == pytest.approx(100 * ok / total)
+        assert row.uptime == pytest.approx(100 * up / counted)
         assert row.downtime_minutes == pytest.approx(down)
-        assert row.met is (100 * ok / total >= TARGET)
+        assert row.met is (100 * up / counted >= TARGET)
     assert any(row.met is False for row in report.uptime)  # the fixture fails a target
     assert all(row.downtime_minutes > 0 for row in report.uptime)
 

@@ -59,7 +59,8 @@ def epoch(moment: datetime) -> int:
 
 # "API health": one sample a minute in every hour of the window. The window's buckets run
 # from 2025-03-01 12:00 (the hour containing SINCE) to 2025-03-31 12:00 (containing UNTIL):
-# 30 × 24 + 1 = 721 buckets; the last is 30 minutes old and holds 30 samples.
+# 30 × 24 + 1 = 721 buckets; the last is 30 minutes old and holds 30 samples. SINCE cuts
+# the first in half: it counts pro rata, as 30 samples with 15 failed.
 API_FAILED = {utc(1, 12): 30, utc(10, 5): 6, utc(31, 12): 15}
 API_BUCKETS = 30 * 24 + 1
 
@@ -209,20 +210,22 @@ def report() -> Report:
 
 
 def test_uptime_per_probe_matches_hand_computed_values() -> None:
-    api_samples = 720 * 60 + 30
-    api_failed = 30 + 6 + 15
-    # 30/60 of the first hour, 6/60 of an hour, 15/30 of the 30 elapsed minutes.
-    api_down = 30 / 60 * 60 + 6 / 60 * 60 + 15 / 30 * 30
+    api_samples = 720 * 60 + 30  # stored in the 721 buckets
+    api_counted = 30 + 719 * 60 + 30  # the first bucket half
+    api_failed = 15 + 6 + 15
+    # 30/60 of the 30 minutes of the first hour, 6/60 of an hour, 15/30 of 30 minutes.
+    api_down = 30 / 60 * 30 + 6 / 60 * 60 + 15 / 30 * 30
     dash_samples = 24 * 12
     dash_down = 12 / 12 * 60 + 3 / 12 * 60
     assert report().uptime == (
         ProbeUptime(
             probe="API health",
-            uptime=pytest.approx(100 * (api_samples - api_failed) / api_samples),  # type: ignore[arg-type]
+            uptime=pytest.approx(100 * (api_counted - api_failed) / api_counted),  # type: ignore[arg-type]
             target=99.5,
             downtime_minutes=pytest.approx(api_down),  # type: ignore[arg-type]
             samples=api_samples,
             met=True,
+            covered_minutes=pytest.approx(30 * 24 * 60),  # type: ignore[arg-type]
         ),
         ProbeUptime(
             probe="Dashboard",
@@ -231,11 +234,12 @@ def test_uptime_per_probe_matches_hand_computed_values() -> None:
             downtime_minutes=pytest.approx(dash_down),  # type: ignore[arg-type]
             samples=dash_samples,
             met=False,
+            covered_minutes=24 * 60,
         ),
         ProbeUptime("Old probe", None, 99.5, 0.0, 0, None),
     )
-    assert api_down == 51.0 and dash_down == 75.0
-    assert round(100 * (api_samples - api_failed) / api_samples, 3) == 99.882
+    assert api_down == 36.0 and dash_down == 75.0
+    assert round(100 * (api_counted - api_failed) / api_counted, 3) == 99.917
 
 
 def test_uptime_exactly_at_target_is_met_and_the_partial_hour_counts_elapsed_minutes() -> None:
@@ -441,9 +445,9 @@ def test_markdown_shows_the_numbers_and_charts() -> None:
     text = render_report_md(report(), UTC)
     assert text == render_report_md(report(), UTC)
     assert "Period: 2025-03-01 12:30 UTC → 2025-03-31 12:30 UTC (30 days)" in text
-    assert "| API health | 99.882% | 99.5% | 51.0 min | 43230 | yes |" in text
-    assert "| Dashboard | 94.792% | 99.5% | 75.0 min | 288 | **no** |" in text
-    assert "| Old probe | — | 99.5% | 0.0 min | 0 | — |" in text
+    assert "| API health | 99.917% | 99.5% | 36.0 min | 43230 | 100.0% | yes |" in text
+    assert "| Dashboard | 94.792% | 99.5% | 75.0 min | 288 | 3.3% | **no** |" in text
+    assert "| Old probe | — | 99.5% | 0.0 min | 0 | 0.0% | — |" in text
     assert "| High | 3/4 (75.0%) | 2/3 (66.7%) | 2 |" in text
     assert "| Critical | 1/3 (33.3%) | — | 2 |" in text
     assert "- #118 · Low · resolution late by 23d00h00m" in text
@@ -453,7 +457,7 @@ def test_markdown_shows_the_numbers_and_charts() -> None:
     assert "Feedback  ██                   1" in chart  # 20 × 1/8 = 2.5, rounded to even
     uptime_chart = text.split("Uptime chart", 1)[1]
     assert "(bars from 90% to 100%)" in uptime_chart  # the Dashboard is below 95%
-    assert "API health  ████████████████████  99.882%  (target 99.5%)  ok" in uptime_chart
+    assert "API health  ████████████████████  99.917%  (target 99.5%)  ok" in uptime_chart
 
 
 def test_untrusted_probe_names_stay_in_their_cell() -> None:
@@ -475,15 +479,17 @@ def test_untrusted_probe_names_stay_in_their_cell() -> None:
 
 def test_json_uses_seconds_rounded_percents_and_stable_keys() -> None:
     data = report_json(report())
-    assert list(data) == ["since", "until", "uptime", "sla", "volume", "incidents"]
+    assert list(data) == ["since", "until", "uptime", "sla", "volume", "incidents", "history_from"]
     assert data["since"] == "2025-03-01T12:30:00+00:00"
     assert data["uptime"][0] == {
         "probe": "API health",
-        "uptime_percent": 99.882,
+        "uptime_percent": 99.917,
         "target_percent": 99.5,
-        "downtime_minutes": 51.0,
+        "downtime_minutes": 36.0,
         "samples": 43230,
         "met": True,
+        "covered_minutes": 43200.0,
+        "coverage_percent": 100.0,
     }
     assert data["sla"][0]["response"] == {"met": 1, "total": 3, "percent": 33.333}
     assert data["sla"][0]["resolution"] == {"met": 0, "total": 0, "percent": None}

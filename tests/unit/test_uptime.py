@@ -38,10 +38,10 @@ def test_naive_now_is_rejected() -> None:
         compute_uptime([], datetime(2024, 5, 10, 12))
 
 
-def test_first_hour_covers_n_buckets_including_current() -> None:
-    assert first_hour(NOW, DAY) == CURRENT - 23 * H
-    assert first_hour(NOW, WEEK) == CURRENT - 167 * H
-    assert first_hour(NOW, MONTH) == CURRENT - 719 * H
+def test_first_hour_is_the_bucket_the_window_starts_in() -> None:
+    assert first_hour(NOW, DAY) == CURRENT - 24 * H
+    assert first_hour(NOW, WEEK) == CURRENT - 168 * H
+    assert first_hour(NOW, MONTH) == CURRENT - 720 * H
 
 
 @pytest.mark.parametrize(
@@ -52,13 +52,23 @@ def test_first_hour_covers_n_buckets_including_current() -> None:
         pytest.param([row(0, 4, 4)], Uptime(100.0, 100.0, 100.0), id="all-up"),
         pytest.param([row(0, 4, 0)], Uptime(0.0, 0.0, 0.0), id="all-down"),
         pytest.param([row(0, 4, 3), row(5, 4, 1)], Uptime(50.0, 50.0, 50.0), id="mixed-day"),
-        # oldest bucket inside the 24 h window vs the first one outside it
+        # oldest bucket inside the 24 h window, the one it cuts (12:00 yesterday, half of it
+        # from 12:30 counted pro rata) and the first one outside it
         pytest.param([row(23, 2, 1)], Uptime(50.0, 50.0, 50.0), id="day-boundary-in"),
-        pytest.param([row(24, 2, 1)], Uptime(None, 50.0, 50.0), id="day-boundary-out"),
+        pytest.param([row(24, 2, 1)], Uptime(50.0, 50.0, 50.0), id="day-boundary-cut"),
+        pytest.param([row(25, 2, 1)], Uptime(None, 50.0, 50.0), id="day-boundary-out"),
         pytest.param([row(167, 1, 1)], Uptime(None, 100.0, 100.0), id="week-boundary-in"),
-        pytest.param([row(168, 1, 1)], Uptime(None, None, 100.0), id="week-boundary-out"),
+        pytest.param([row(168, 1, 1)], Uptime(None, 100.0, 100.0), id="week-boundary-cut"),
+        pytest.param([row(169, 1, 1)], Uptime(None, None, 100.0), id="week-boundary-out"),
         pytest.param([row(719, 1, 1)], Uptime(None, None, 100.0), id="month-boundary-in"),
-        pytest.param([row(720, 1, 1)], Uptime(None, None, None), id="month-boundary-out"),
+        pytest.param([row(720, 1, 1)], Uptime(None, None, 100.0), id="month-boundary-cut"),
+        pytest.param([row(721, 1, 1)], Uptime(None, None, None), id="month-boundary-out"),
+        # a cut bucket weighs half: (1×½ + 3) of (4×½ + 4) results up
+        pytest.param(
+            [row(24, 4, 1), row(0, 4, 3)],
+            Uptime(100 * 3.5 / 6, 50.0, 50.0),
+            id="day-cut-weighs-half",
+        ),
         pytest.param([row(-1, 5, 0)], Uptime(None, None, None), id="future-ignored"),
         pytest.param(
             [row(0, 3, 3), row(48, 1, 0), row(240, 4, 0)],

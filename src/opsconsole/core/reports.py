@@ -5,15 +5,16 @@ rollups, the tickets received and the incidents started in it) into a :class:`Re
 :func:`render_report_md` and :func:`report_json` write it out. Nothing here does I/O or reads
 a clock, so the same inputs always give the same report, byte for byte.
 
-**Uptime** is read from the hourly rollups (``(hour, total, ok)`` per probe, see
-:mod:`opsconsole.core.uptime`). Every bucket from the one containing ``since`` to the one
-containing ``until`` counts whole: the rollups cannot be split inside an hour, so the first
-bucket may include a few samples from before ``since``. The percentage is
-``100 × Σok / Σtotal``. Downtime minutes are an approximation from the same tallies: each
-bucket's failed fraction ``(total − ok) / total`` times the minutes it covers — 60 for
-every complete hour, and for the bucket containing ``until`` (the current, partial hour
-when ``until`` is now) the minutes elapsed since its start. A probe meets its target when
-its uptime is at least the target; without samples both are unknown (None).
+**Uptime** is read from the hourly rollups (``(hour, total, ok)`` per probe) with
+:func:`opsconsole.core.uptime.tally`: every bucket from the one containing ``since`` to the
+one containing ``until``, the first one (cut by ``since``) pro rata, so the dashboard's 24 h
+and a report over the last 24 h agree. The percentage is ``100 × Σok / Σtotal``. Downtime
+minutes are an approximation from the same tallies: each bucket's failed fraction
+``(total − ok) / total`` times its minutes inside the period (for the bucket containing
+``until``, the minutes elapsed since its start), and at most one probe interval per failed
+result; the minutes probed are counted the same way, so a report says how much of the
+period was covered (an hour nobody probed is neither up nor down). A probe meets its target
+when its uptime is at least the target; without samples both are unknown (None).
 
 **SLA attainment** covers the tickets received in the period, per severity, each clock read
 with :func:`opsconsole.core.sla.evaluate` at ``until``: a clock that stopped in time (MET)
@@ -41,7 +42,7 @@ from opsconsole.core.incidents import Incident, duration_label, incident_metrics
 from opsconsole.core.sla import ClockReading, SlaPolicy, SlaState, evaluate
 from opsconsole.core.text import sanitize_terminal
 from opsconsole.core.tickets import Category, Severity, Ticket
-from opsconsole.core.uptime import HOUR_SECONDS, RollupRow, hour_start
+from opsconsole.core.uptime import RollupRow, tally, uptime_label
 
 __all__ = [
     "BAR_WIDTH",
@@ -77,8 +78,9 @@ class ProbeUptime:
         uptime: percentage (0..100) of samples that were up; None without samples.
         target: the target percentage, e.g. 99.5 (pilot) or 99.9 (production).
         downtime_minutes: approximate minutes down (see the module docstring).
-        samples: probe results counted.
+        samples: probe results stored in the hours the period touches.
         met: uptime >= target; None without samples.
+        covered_minutes: minutes of the period that were probed (see the module docstring).
     """
 
     probe: str
@@ -87,6 +89,7 @@ class ProbeUptime:
     downtime_minutes: float
     samples: int
     met: bool | None
+    covered_minutes: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,8 @@ class Report:
     """Uptime, SLA attainment, ticket volume and incidents over ``[since, until]``.
 
     ``volume_by_category`` and ``volume_by_severity`` hold every category and severity
-    (zeros included) in the enums' order.
+    (zeros included) in the enums' order. ``history_from`` is where the retention has cut
+    the stored history when the period starts before it (None when it does not).
     """
 
     since: datetime
@@ -167,6 +171,7 @@ class Report:
     volume_by_category: dict[str, int]
     volume_by_severity: dict[str, int]
     incidents: IncidentSummary
+    history_from: datetime | None = None
 
 
 def build_report(
@@ -179,6 +184,8 @@ def build_report(
     policy: SlaPolicy,
     incidents: Sequence[Incident],
     update_every: timedelta,
+    intervals: Mapping[str, timedelta] | None = None,
+    history_from: datetime | None = None,
 ) -> Report:
     """Compute the report for ``[since, until]`` (see the module docstring for the rules).
 
@@ -191,6 +198,9 @@ def build_report(
         policy: the SLA policy the clocks are read with.
         incidents: incidents; those not started in the period are ignored.
         update_every: the stakeholder update cadence (guide §8: 15 minutes).
+        intervals: probe name -> its probe interval, where known (caps downtime and
+            coverage at one interval a result).
+        history_from: where the retention cut the history, if the period starts before.
 
     Raises:
         ValueError: for naive datetimes or ``until`` before ``since``.
@@ -204,7 +214,8 @@ def build_report(
         since=since,
         until=until,
         uptime=tuple(
-            _probe_uptime(name, rollups[name], since, until, target) for name in sorted(rollups)
+            _probe_uptime(name, rollups[name], since, until, target, (intervals or {}).get(name))
+            for name in sorted(rollups)
         ),
         sla=_sla(in_period, policy, until),
         volume_by_category=_count((t.category.value for t in in_period), Category),
@@ -212,6 +223,7 @@ def build_report(
         incidents=_incidents(
             [i for i in incidents if since <= i.started_at <= until], update_every, until
         ),
+        history_from=history_from if history_from is not None and history_from > since else None,
     )
 
 
@@ -219,27 +231,23 @@ def build_report(
 
 
 def _probe_uptime(
-    probe: str, rows: Iterable[RollupRow], since: datetime, until: datetime, target: float
+    probe: str,
+    rows: Iterable[RollupRow],
+    since: datetime,
+    until: datetime,
+    target: float,
+    interval: timedelta | None,
 ) -> ProbeUptime:
-    first, last = hour_start(since), hour_start(until)
-    partial_minutes = (until.timestamp() - last) / 60
-    total = ok = 0
-    down = 0.0
-    for hour, row_total, row_ok in rows:
-        if not first <= hour <= last or row_total <= 0:
-            continue
-        total += row_total
-        ok += row_ok
-        minutes = partial_minutes if hour == last else HOUR_SECONDS / 60
-        down += (row_total - row_ok) / row_total * minutes
-    uptime = None if total == 0 else 100.0 * ok / total
+    counted = tally(rows, since, until, interval)
+    uptime = counted.uptime
     return ProbeUptime(
         probe=probe,
         uptime=uptime,
         target=target,
-        downtime_minutes=down,
-        samples=total,
+        downtime_minutes=counted.down_minutes,
+        samples=counted.samples,
         met=None if uptime is None else uptime >= target,
+        covered_minutes=counted.covered_minutes,
     )
 
 
@@ -327,10 +335,16 @@ def render_report_md(report: Report, tz: tzinfo) -> str:
         f"Period: {_when(report.since, tz)} → {_when(report.until, tz)} "
         f"({_span(report.until - report.since)})",
         "",
-        "## Uptime",
-        "",
     ]
-    out += _uptime_md(report.uptime)
+    if report.history_from is not None:
+        kept = _span(report.until - report.history_from)
+        out += [
+            f"History is kept for {kept} (retention): nothing before "
+            f"{_when(report.history_from, tz)} is stored, so the uptime covers at most that.",
+            "",
+        ]
+    out += ["## Uptime", ""]
+    out += _uptime_md(report.uptime, report.until - report.since)
     out += ["", "## SLA attainment", ""]
     out += _sla_md(report.sla)
     out += ["", "## Ticket volume", ""]
@@ -340,19 +354,25 @@ def render_report_md(report: Report, tz: tzinfo) -> str:
     return "\n".join(out) + "\n"
 
 
-def _uptime_md(rows: Sequence[ProbeUptime]) -> list[str]:
+def _uptime_md(rows: Sequence[ProbeUptime], period: timedelta) -> list[str]:
     if not rows:
         return ["_No probe data in this period._"]
     out = [
-        "| Probe | Uptime | Target | Downtime | Samples | Met |",
-        "|---|---:|---:|---:|---:|---|",
+        "| Probe | Uptime | Target | Downtime | Samples | Probed | Met |",
+        "|---|---:|---:|---:|---:|---:|---|",
     ]
     for row in rows:
         met = "—" if row.met is None else ("yes" if row.met else "**no**")
         out.append(
             f"| {_cell(row.probe)} | {_uptime_pct(row)} | {_num(row.target)}% "
-            f"| {row.downtime_minutes:.1f} min | {row.samples} | {met} |"
+            f"| {row.downtime_minutes:.1f} min | {row.samples} "
+            f"| {_coverage(row.covered_minutes, period)} | {met} |"
         )
+    out += [
+        "",
+        "Probed: the share of the period with probe results; time nobody probed (the"
+        " console stopped or paused) counts neither as up nor as down.",
+    ]
     shown = [r.uptime for r in rows if r.uptime is not None] + [r.target for r in rows]
     floor = next(f for f in _UPTIME_FLOORS if all(v >= f for v in shown))
     width = max(len(_name(r.probe)) for r in rows)
@@ -395,10 +415,9 @@ def _sla_md(rows: Sequence[SlaAttainment]) -> list[str]:
     if not breaches:
         out.append("- none")
     for breach in breaches:
-        out.append(
-            f"- #{breach.ticket} · {breach.severity.value.title()} · {breach.clock} "
-            f"late by {_late(breach.by)}"
-        )
+        # Late in working time; none yet for a deadline that passed at closing time.
+        late = f"late by {_late(breach.by)}" if breach.by > _ZERO else "late (after closing)"
+        out.append(f"- #{breach.ticket} · {breach.severity.value.title()} · {breach.clock} {late}")
     return out
 
 
@@ -443,15 +462,15 @@ def _bar(fraction: float) -> str:
 
 
 def _uptime_pct(row: ProbeUptime) -> str:
-    """``99.882%``; cut instead of rounded up where rounding would reach the target
-    (or 100%) the probe missed: a miss never reads ``99.500%`` or ``100.000%``."""
-    value = row.uptime
-    if value is None:
-        return "—"
-    text = f"{value:.3f}"
-    if any(value < bound <= float(text) for bound in (row.target, 100.0)):
-        text = f"{math.floor(value * 1000) / 1000:.3f}"
-    return f"{text}%"
+    """``99.882%``; never rounded up to the target (or 100%) the probe missed."""
+    return "—" if row.uptime is None else uptime_label(row.uptime, row.target)
+
+
+def _coverage(minutes: float, period: timedelta) -> str:
+    """``45.2%`` of the period, cut: a period with a gap never reads ``100.0%``."""
+    total = period.total_seconds() / 60
+    # (the epsilon: minutes summed over pro-rata hours may miss the whole by a rounding)
+    return "—" if total <= 0 else f"{math.floor(1000 * minutes / total + 1e-9) / 10:.1f}%"
 
 
 def _ratio(met: int, total: int, pct: float | None) -> str:
@@ -510,6 +529,7 @@ def report_json(report: Report) -> dict[str, Any]:
     rounded to 3 decimals; unknown values are ``null``.
     """
     incidents = report.incidents
+    period = (report.until - report.since).total_seconds() / 60
     return {
         "since": _iso(report.since),
         "until": _iso(report.until),
@@ -521,6 +541,8 @@ def report_json(report: Report) -> dict[str, Any]:
                 "downtime_minutes": _round(row.downtime_minutes),
                 "samples": row.samples,
                 "met": row.met,
+                "covered_minutes": _round(row.covered_minutes),
+                "coverage_percent": _round(100 * row.covered_minutes / period if period else None),
             }
             for row in report.uptime
         ],
@@ -557,6 +579,7 @@ def report_json(report: Report) -> dict[str, Any]:
             "cadence_kept_percent": _round(incidents.cadence_kept),
             "mttr_seconds": _seconds(incidents.mttr),
         },
+        "history_from": None if report.history_from is None else _iso(report.history_from),
     }
 
 

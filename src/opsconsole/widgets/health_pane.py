@@ -13,6 +13,7 @@ from opsconsole.core.durations import format_duration
 from opsconsole.core.models import ProbeState
 from opsconsole.core.probe_state import SEVERITY_ORDER
 from opsconsole.core.text import sanitize_terminal
+from opsconsole.core.uptime import uptime_label
 from opsconsole.engine import ProbeStatus
 from opsconsole.messages import ProbeUpdated
 from opsconsole.widgets.border import set_border_subtitle
@@ -160,7 +161,8 @@ class HealthPane(FastTable[Text]):
         uptime: Cell = ("—", "dim")
         if status.uptime is not None and status.uptime.day is not None:
             pct = status.uptime.day
-            uptime = (f"{pct:.2f}%", "green" if pct >= self.uptime_target else "red")
+            label = uptime_label(pct, self.uptime_target, places=2)  # 99.496: not "99.50%"
+            uptime = (label, "green" if pct >= self.uptime_target else "red")
         return (
             state,
             (self._sanitized(status.name, 40), ""),
