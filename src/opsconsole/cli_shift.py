@@ -66,7 +66,7 @@ async def _run(args: argparse.Namespace, config: Config, db: Path) -> int:
 
 async def _report(args: argparse.Namespace, config: Config, store: Any) -> int:
     from opsconsole.core.clock import system_clock
-    from opsconsole.core.reports import render_report_md, report_json
+    from opsconsole.core.report_render import render_report_md, report_json
     from opsconsole.reporting import make_report
 
     try:

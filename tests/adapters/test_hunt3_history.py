@@ -16,7 +16,7 @@ from opsconsole.adapters.sqlite_store import SqliteStore
 from opsconsole.config.loader import loads_config
 from opsconsole.config.schema import Config
 from opsconsole.core.models import Outcome, ProbeResult
-from opsconsole.core.reports import render_report_md
+from opsconsole.core.report_render import render_report_md
 from opsconsole.reporting import make_report
 
 NOW = datetime(2025, 3, 31, 12, 30, tzinfo=UTC)

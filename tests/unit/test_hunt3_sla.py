@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from opsconsole.adapters.sqlite_store import SqliteStore
 from opsconsole.config.loader import ConfigError, loads_config
-from opsconsole.core.reports import build_report, render_report_md
+from opsconsole.core.report_render import render_report_md
+from opsconsole.core.reports import build_report
 from opsconsole.core.sla import (
     BusinessHours,
     SlaPolicy,

@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from opsconsole.core.models import ProbeState, Uptime
-from opsconsole.core.reports import Report, build_report, render_report_md, report_json
+from opsconsole.core.report_render import render_report_md, report_json
+from opsconsole.core.reports import Report, build_report
 from opsconsole.core.sla import DEFAULT_POLICY
 from opsconsole.core.uptime import DAY, RollupRow, compute_uptime
 from opsconsole.engine import ProbeStatus

@@ -10,7 +10,8 @@ from opsconsole.config.loader import loads_config
 from opsconsole.config.schema import Config
 from opsconsole.core.checklists import DAILY_ITEMS, MONTHLY_ITEMS, Facts, ItemStatus, evaluate
 from opsconsole.core.models import ProbeState
-from opsconsole.core.reports import Report, build_report, render_report_md
+from opsconsole.core.report_render import render_report_md
+from opsconsole.core.reports import Report, build_report
 from opsconsole.core.sources import AlertsSnapshot, FiredAlert
 from opsconsole.core.uptime import RollupRow, hour_start
 from opsconsole.facts import gather_facts

@@ -25,14 +25,13 @@ from opsconsole.core.incidents import (
     IncidentStatus,
     TimelineEntry,
 )
+from opsconsole.core.report_render import render_report_md, report_json
 from opsconsole.core.reports import (
     ProbeUptime,
     Report,
     SlaAttainment,
     SlaBreach,
     build_report,
-    render_report_md,
-    report_json,
 )
 from opsconsole.core.sla import DEFAULT_POLICY
 from opsconsole.core.tickets import Category, Requester, Severity, Status, Ticket

@@ -81,7 +81,7 @@ class ReportsScreen(Screen[None]):
 
     async def reload(self) -> None:
         """Recompute from the store."""
-        from opsconsole.core.reports import render_report_md
+        from opsconsole.core.report_render import render_report_md
         from opsconsole.reporting import make_report
 
         app: Any = self.app
