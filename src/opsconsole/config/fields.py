@@ -13,6 +13,7 @@ from datetime import date, datetime, time
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import PlainSerializer, PlainValidator
 
@@ -114,3 +115,14 @@ def _to_address(value: object) -> str:
 
 Address = Annotated[str, PlainValidator(_to_address, json_schema_input_type=str)]
 """An email address (``name@domain``), optionally ``Display Name <name@domain>``."""
+
+
+def check_zone(value: str) -> str:
+    """``value`` if it names an IANA time zone, else a one-line ValueError."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long
+        raise ValueError(
+            f"unknown time zone {value!r} (use an IANA name like 'UTC' or 'Europe/Paris')"
+        ) from None
+    return value

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic_core import core_schema
 
 from opsconsole.config.checklists import ChecklistsConfig
+from opsconsole.config.fields import check_zone
 from opsconsole.config.incident import IncidentConfig
 from opsconsole.config.sources import (
     AlertmanagerConfig,
@@ -473,13 +474,7 @@ class Config(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _iana_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long
-            raise ValueError(
-                f"unknown time zone {value!r} (use an IANA name like 'UTC' or 'Europe/Paris')"
-            ) from None
-        return value
+        return check_zone(value)
 
     @model_validator(mode="after")
     def _unique_names(self) -> Config:

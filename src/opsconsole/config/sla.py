@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from opsconsole.config.fields import IsoDate, LocalTime
+from opsconsole.config.fields import IsoDate, LocalTime, check_zone
 from opsconsole.config.types import Duration, FieldError
 from opsconsole.core.durations import format_duration
 from opsconsole.core.sla import BusinessHours, SlaPolicy, SlaTarget, add_working_time
@@ -34,15 +34,7 @@ _FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday"
 
 
 def _check_zone(value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long
-        raise ValueError(
-            f"unknown time zone {value!r} (use an IANA name like 'UTC' or 'Europe/Paris')"
-        ) from None
-    return value
+    return None if value is None else check_zone(value)
 
 
 # -- SLA ----------------------------------------------------------------------------------------
