@@ -49,7 +49,7 @@ def test_fresh_install_report_lists_configured_probes_without_data(tmp_path: Pat
     assert set(uptime) == {"API health", "Dashboard"}
     assert uptime["Dashboard"]["uptime_percent"] is None and uptime["Dashboard"]["met"] is None
     md = run("report", *args, cwd=tmp_path).stdout
-    assert "| Dashboard | — | 99.5% | 0.0 min | 0 | — |" in md
+    assert "| Dashboard | — | 99.5% | 0.0 min | 0 | 0.0% | — |" in md  # nothing probed yet
 
 
 def test_handover_without_alertmanager_says_alerts_were_not_checked(tmp_path: Path) -> None:
