@@ -44,13 +44,14 @@ import socket
 import ssl
 import time
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from opsconsole import __version__
+from opsconsole.adapters.error_chain import exception_chain
 from opsconsole.core.clock import Clock, system_clock
 from opsconsole.core.durations import format_setting
 from opsconsole.core.models import ConditionResult, Outcome, ProbeObservation, ProbeResult
@@ -462,23 +463,6 @@ def _split_host_port(target: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
-    """Yield ``exc``, its causes/contexts and exception-group members, each once."""
-    seen: set[int] = set()
-    stack = [exc]
-    while stack:
-        current = stack.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        if isinstance(current, BaseExceptionGroup):
-            stack.extend(current.exceptions)
-        for linked in (current.__cause__, current.__context__):
-            if linked is not None:
-                stack.append(linked)
-
-
 def _classify(exc: Exception, probe: ProbeConfig, host: str | None = None) -> tuple[Outcome, str]:
     """Map an exception from a run to a typed outcome and a safe one-line message.
 
@@ -487,7 +471,7 @@ def _classify(exc: Exception, probe: ProbeConfig, host: str | None = None) -> tu
     """
     import httpx
 
-    chain = list(_exception_chain(exc))
+    chain = list(exception_chain(exc))
 
     def first(kind: type[BaseException] | tuple[type[BaseException], ...]) -> Any:
         return next((e for e in chain if isinstance(e, kind)), None)

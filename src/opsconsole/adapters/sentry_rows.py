@@ -12,12 +12,12 @@ import json
 import re
 import socket
 import ssl
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
+from opsconsole.adapters.error_chain import exception_chain
 from opsconsole.config.sources import SentryConfig
 from opsconsole.core.sources import SentryIssue, SourceError
 
@@ -99,7 +99,7 @@ class SentryRows:
     def _describe(self, exc: BaseException) -> str:
         """A one-line reason for a transport error (no URL, no token)."""
         host = _clean(httpx.URL(self._config.base_url).host or "Sentry")
-        chain = list(_chain(exc))
+        chain = list(exception_chain(exc))
 
         def find(kind: type[BaseException]) -> BaseException | None:
             return next((e for e in chain if isinstance(e, kind)), None)
@@ -238,21 +238,6 @@ def _when(value: object) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """``exc``, its causes and contexts, and exception-group members, each once."""
-    seen: set[int] = set()
-    stack = [exc]
-    while stack:
-        current = stack.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        if isinstance(current, BaseExceptionGroup):
-            stack.extend(current.exceptions)
-        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
 
 
 def _first_seen_from(
