@@ -17,7 +17,7 @@ from types import MappingProxyType
 
 from opsconsole.core.checklist_model import Facts, ItemStatus
 from opsconsole.core.models import ProbeState
-from opsconsole.core.sources import MetricReading
+from opsconsole.core.sources import MetricReading, metric_number
 
 __all__ = [
     "AUTO_KEYS",
@@ -163,14 +163,7 @@ def _sentry(facts: Facts) -> _Verdict:
 def _format_value(value: float | None, unit: str) -> str:
     if value is None:
         return "no data"
-    magnitude = abs(value)
-    text = (
-        f"{value:,.0f}"
-        if magnitude >= 100
-        else f"{value:.2f}"
-        if magnitude < 10
-        else f"{value:.1f}"
-    )
+    text = metric_number(value)
     return f"{text}{unit}" if unit == "%" else f"{text} {unit}".strip()
 
 

@@ -93,6 +93,14 @@ CHART_ERROR_PREFIX = "chart: "
 """Starts a reading's ``error`` when only its range query (the chart) failed."""
 
 
+def metric_number(value: float) -> str:
+    """A metric value with the precision its size needs: ``1,180``, ``12.3``, ``0.42``."""
+    magnitude = abs(value)
+    if magnitude >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.2f}" if magnitude < 10 else f"{value:.1f}"
+
+
 @dataclass(frozen=True, slots=True)
 class MetricReading:
     """One configured query: its instant value, level and last hour of samples.

@@ -7,7 +7,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import DataTable
 
-from opsconsole.core.sources import CHART_ERROR_PREFIX, MetricReading, MetricsSnapshot
+from opsconsole.core.sources import (
+    CHART_ERROR_PREFIX,
+    MetricReading,
+    MetricsSnapshot,
+    metric_number,
+)
 from opsconsole.core.text import sanitize_terminal
 from opsconsole.screens.link_detail import LinkDetailScreen
 from opsconsole.widgets.fast_table import FastTable
@@ -21,14 +26,7 @@ def format_value(value: float | None, unit: str) -> str:
     """``812 ms``, ``0.42 %``, ``12.3 req/s``; ``—`` when there is no sample."""
     if value is None:
         return "—"
-    magnitude = abs(value)
-    text = (
-        f"{value:,.0f}"
-        if magnitude >= 100
-        else f"{value:.2f}"
-        if magnitude < 10
-        else f"{value:.1f}"
-    )
+    text = metric_number(value)
     return f"{text} {unit}".strip()
 
 
